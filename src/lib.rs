@@ -1,0 +1,8 @@
+//! kmsconform: a differential conformance test harness for KMS HTTP APIs.
+//!
+//! Pipeline: `spec` (import, lint, diff) -> `case` (generation) -> `target` (HTTP, signing)
+//! -> `check` (catalogue) -> `compare` -> `report`; `reference` is the embedded server.
+
+pub mod reference;
+pub mod spec;
+pub mod target;

@@ -1,0 +1,2 @@
+//! Request targets: signing and HTTP transport.
+pub mod sign;

@@ -1,0 +1,1 @@
+//! Request signers, one per API family.
