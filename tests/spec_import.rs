@@ -1,0 +1,319 @@
+//! `spec import` / `spec lint` end to end: the committed specs are reproducible, bad vendor
+//! documents fail cleanly (exit 2, line named, nothing written), and the importer is general.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const VENDOR_DOC: &str = "specs/scp-kms/vendor/kms-openapi-reference.txt";
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_kmsconform"))
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn import_into(doc: &Path, out: &Path, overlay: Option<&Path>, api: &str) -> std::process::Output {
+    let mut c = bin();
+    c.current_dir(root())
+        .args(["spec", "import"])
+        .arg(doc)
+        .args(["--api", api, "--out"])
+        .arg(out);
+    if let Some(o) = overlay {
+        c.arg("--overlay").arg(o);
+    }
+    c.output().expect("run kmsconform")
+}
+
+#[test]
+fn committed_specs_are_byte_identical_to_a_fresh_import() {
+    let tmp = tempfile::tempdir().unwrap();
+    let overlay = root().join("specs/scp-kms/overlay.json");
+    let out = import_into(
+        &root().join(VENDOR_DOC),
+        tmp.path(),
+        Some(&overlay),
+        "scp-kms",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for f in [
+        "1.0.json",
+        "1.1.json",
+        "1.2.json",
+        "1.3.json",
+        "versions.json",
+    ] {
+        let fresh = std::fs::read(tmp.path().join(f)).unwrap();
+        let committed = std::fs::read(root().join("specs/scp-kms").join(f)).unwrap();
+        assert!(
+            fresh == committed,
+            "{f} differs from a fresh import: re-run `kmsconform spec import` and commit"
+        );
+    }
+}
+
+#[test]
+fn versions_have_the_documented_operation_counts_and_declared_changes() {
+    let reg: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root().join("specs/scp-kms/versions.json")).unwrap())
+            .unwrap();
+    let v = reg["versions"].as_array().unwrap();
+    let counts: Vec<(String, u64)> = v
+        .iter()
+        .map(|e| {
+            (
+                e["version"].as_str().unwrap().into(),
+                e["operations"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            ("1.0".into(), 18),
+            ("1.1".into(), 18),
+            ("1.2".into(), 21),
+            ("1.3".into(), 21)
+        ]
+    );
+    let statuses: Vec<&str> = v.iter().map(|e| e["status"].as_str().unwrap()).collect();
+    assert_eq!(
+        statuses,
+        ["DEPRECATED", "SUPPORTED", "SUPPORTED", "CURRENT"]
+    );
+    assert_eq!(v[0]["not_before"], "2025-12-31");
+    let changes_12: Vec<(String, String, String)> = v[2]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().into(),
+                c["operation"].as_str().unwrap().into(),
+                c["location"].as_str().unwrap_or("").into(),
+            )
+        })
+        .collect();
+    for want in [
+        ("response-property-added", "createKey", "key.managed_type"),
+        ("response-property-added", "listKeys", "keys[].managed_type"),
+        ("response-property-added", "showKey", "key.managed_type"),
+        ("operation-added", "listManagedKeys", ""),
+        ("operation-added", "showManagedKey", ""),
+        ("operation-added", "updateManagedKeyDescription", ""),
+    ] {
+        assert!(
+            changes_12.contains(&(want.0.into(), want.1.into(), want.2.into())),
+            "missing {want:?} in {changes_12:?}"
+        );
+    }
+    assert_eq!(changes_12.len(), 6, "{changes_12:?}");
+    assert!(v[1]["changes"].as_array().unwrap().is_empty());
+    assert!(v[3]["changes"].as_array().unwrap().is_empty());
+}
+
+fn broken_doc(edit: impl FnOnce(String) -> String) -> tempfile::NamedTempFile {
+    let text = std::fs::read_to_string(root().join(VENDOR_DOC)).unwrap();
+    let f = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(f.path(), edit(text)).unwrap();
+    f
+}
+
+fn assert_clean_failure(doc: &Path, want_in_message: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let out_dir = tmp.path().join("out");
+    let overlay = root().join("specs/scp-kms/overlay.json");
+    let out = import_into(doc, &out_dir, Some(&overlay), "scp-kms");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    assert!(
+        stderr.contains(want_in_message),
+        "expected '{want_in_message}' in: {stderr}"
+    );
+    assert!(!out_dir.exists(), "nothing may be written on failure");
+}
+
+#[test]
+fn truncated_document_names_the_line_and_writes_nothing() {
+    let doc = broken_doc(|t| t.lines().take(2000).collect::<Vec<_>>().join("\n"));
+    assert_clean_failure(doc.path(), "line ");
+}
+
+#[test]
+fn foreign_document_is_rejected() {
+    let doc = broken_doc(|_| "# Some other API\nGET /foo returns bar\n".into());
+    assert_clean_failure(doc.path(), "not a vendor API reference");
+}
+
+#[test]
+fn unknown_model_reference_names_the_line() {
+    let doc = broken_doc(|t| {
+        t.replacen(
+            "| KeyRotateInfoRequest | |",
+            "| KeyRotateInfoRequestX | |",
+            1,
+        )
+    });
+    assert_clean_failure(doc.path(), "line 40: operation 'Change Rotate Info' (1.3), parameter 'body': unknown model reference 'KeyRotateInfoRequestX'");
+}
+
+#[test]
+fn malformed_table_row_names_the_line() {
+    let doc = broken_doc(|t| {
+        t.replacen(
+            "| 200 | OK | KeyShowResponse |",
+            "| 2xx | OK | KeyShowResponse |",
+            1,
+        )
+    });
+    assert_clean_failure(doc.path(), "malformed HTTP status '2xx'");
+    let doc = broken_doc(|t| {
+        t.replacen(
+            "| any of [integer, null] | 20 |",
+            "| any of [integer, null | 20 |",
+            1,
+        )
+    });
+    assert_clean_failure(doc.path(), "unrecognised schema expression");
+}
+
+#[test]
+fn api_mismatch_with_overlay_is_a_usage_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let overlay = root().join("specs/scp-kms/overlay.json");
+    let out = import_into(
+        &root().join(VENDOR_DOC),
+        &tmp.path().join("o"),
+        Some(&overlay),
+        "other-api",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not match the overlay"));
+}
+
+#[test]
+fn importer_is_general_over_the_vendor_layout() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = import_into(
+        &root().join("tests/fixtures/widget-service.txt"),
+        tmp.path(),
+        None,
+        "widget",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v21: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("2.1.json")).unwrap()).unwrap();
+    let op = &v21["paths"]["/v2/widgets/{widget_id}"]["get"];
+    assert_eq!(op["operationId"], "showWidget");
+    assert_eq!(
+        op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/WidgetShowResponse"
+    );
+    assert_eq!(
+        v21["components"]["schemas"]["Widget"]["properties"]["color"]["anyOf"][0]["pattern"],
+        "^[a-z]+$"
+    );
+    let reg: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("versions.json")).unwrap()).unwrap();
+    assert_eq!(reg["versions"][0]["version"], "2.0");
+    assert_eq!(
+        reg["versions"][1]["changes"][0]["id"],
+        "response-status-added"
+    );
+}
+
+#[test]
+fn lint_reports_vendor_inconsistencies_and_exits_zero_on_warnings_only() {
+    let out = bin()
+        .current_dir(root())
+        .args([
+            "spec",
+            "lint",
+            "specs/scp-kms",
+            "--as-of",
+            "2026-11-22",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let findings: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let has = |rule: &str, loc_part: &str| {
+        findings
+            .iter()
+            .any(|f| f["rule"] == rule && f["location"].as_str().unwrap().contains(loc_part))
+    };
+    assert!(
+        has("example-schema-mismatch", "Key/properties/delete_at"),
+        "delete_at example vs date-time"
+    );
+    assert!(has("response-example-missing", "verifyData"));
+    assert!(has(
+        "optional-always-present",
+        "KeyCreateMasterKeyRequest/properties/tags"
+    ));
+    assert!(has(
+        "pattern-suspicious-range",
+        "ManagedKey/properties/name"
+    ));
+    assert!(has("version-past-not-before", "version 1.1"));
+    assert!(has("version-status-stale", "version 1.2"));
+    assert!(has("responses-inferred", "showKey"));
+    assert!(
+        findings.iter().all(|f| f["severity"] != "error"),
+        "the committed specs must be structurally valid"
+    );
+}
+
+#[test]
+fn lint_errors_on_a_broken_spec_and_rejects_garbage() {
+    let tmp = tempfile::tempdir().unwrap();
+    for f in [
+        "1.0.json",
+        "1.1.json",
+        "1.2.json",
+        "1.3.json",
+        "versions.json",
+    ] {
+        std::fs::copy(root().join("specs/scp-kms").join(f), tmp.path().join(f)).unwrap();
+    }
+    let p = tmp.path().join("1.3.json");
+    let text = std::fs::read_to_string(&p).unwrap().replacen(
+        "#/components/schemas/KeyShowResponse\"",
+        "#/components/schemas/Nope\"",
+        1,
+    );
+    std::fs::write(&p, text).unwrap();
+    let out = bin()
+        .args(["spec", "lint"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ref-unresolved"));
+
+    std::fs::write(&p, "{ not json").unwrap();
+    let out = bin()
+        .args(["spec", "lint"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1.3.json: not valid JSON"));
+}
