@@ -1,0 +1,129 @@
+//! Parsing of untrusted request input (query strings and JSON bodies) into 400s that name the
+//! offending field. Nothing here may panic.
+
+use base64::Engine as _;
+use serde_json::{Map, Value};
+
+use super::errors::ApiError;
+
+/// Decoded `application/x-www-form-urlencoded` query pairs, in order.
+pub fn parse_query(q: Option<&str>) -> Vec<(String, String)> {
+    let Some(q) = q else { return Vec::new() };
+    q.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b'%' if i + 2 < b.len() => match (hex_val(b[i + 1]), hex_val(b[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h * 16 + l);
+                    i += 3;
+                }
+                _ => {
+                    out.push(b'%');
+                    i += 1;
+                }
+            },
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex_val(c: u8) -> Option<u8> {
+    (c as char).to_digit(16).map(|d| d as u8)
+}
+
+/// First value of a query parameter; an empty value counts as absent.
+pub fn query_param<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    q.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .filter(|v| !v.is_empty())
+}
+
+/// The body must be a JSON object.
+pub fn json_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    if body.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(ApiError::validation("request body is required"));
+    }
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::validation(format!("body: malformed JSON: {e}")))?;
+    match v {
+        Value::Object(m) => Ok(m),
+        _ => Err(ApiError::validation("body: must be a JSON object")),
+    }
+}
+
+pub fn req_str<'a>(m: &'a Map<String, Value>, field: &str) -> Result<&'a str, ApiError> {
+    match m.get(field) {
+        None | Some(Value::Null) => Err(ApiError::validation(format!("{field}: Field required"))),
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err(ApiError::validation(format!(
+            "{field}: Input should be a valid string"
+        ))),
+    }
+}
+
+/// Required string field holding standard base64 (padded); empty is allowed (empty data).
+pub fn req_b64(m: &Map<String, Value>, field: &str) -> Result<Vec<u8>, ApiError> {
+    let s = req_str(m, field)?;
+    base64::engine::general_purpose::STANDARD
+        .decode(s)
+        .map_err(|_| ApiError::validation(format!("{field}: must be valid base64")))
+}
+
+/// Required JSON integer (not a float, not a string).
+pub fn req_int(m: &Map<String, Value>, field: &str) -> Result<i64, ApiError> {
+    match m.get(field) {
+        None | Some(Value::Null) => Err(ApiError::validation(format!("{field}: Field required"))),
+        Some(v) => v.as_i64().ok_or_else(|| {
+            ApiError::validation(format!("{field}: Input should be a valid integer"))
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_decoding() {
+        let q = parse_query(Some("a=1&name=x%20y+z&bad=%zz&t=%4"));
+        assert_eq!(query_param(&q, "a"), Some("1"));
+        assert_eq!(query_param(&q, "name"), Some("x y z"));
+        assert_eq!(query_param(&q, "bad"), Some("%zz"));
+        assert_eq!(query_param(&q, "t"), Some("%4"));
+        assert_eq!(query_param(&q, "missing"), None);
+    }
+
+    #[test]
+    fn bodies() {
+        assert!(json_object(b"").is_err());
+        assert!(json_object(b"[]").is_err());
+        assert!(json_object(b"{").is_err());
+        let m = json_object(br#"{"a":"YQ==","n":3,"f":1.5}"#).unwrap();
+        assert_eq!(req_b64(&m, "a").unwrap(), b"a");
+        assert_eq!(req_int(&m, "n").unwrap(), 3);
+        assert!(req_int(&m, "f").is_err());
+        assert!(req_str(&m, "n").is_err());
+        assert!(req_str(&m, "zz").is_err());
+    }
+}
