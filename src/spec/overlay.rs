@@ -22,6 +22,9 @@ pub struct Overlay {
     /// JSON merge patches (RFC 7386) applied to the imported models, each with a reason in `$comment`.
     #[serde(default)]
     pub schema_patches: BTreeMap<String, Value>,
+    /// JSON merge patches for parameter schemas: operationId -> parameter name -> patch.
+    #[serde(default)]
+    pub parameter_patches: BTreeMap<String, BTreeMap<String, Value>>,
     /// Schemas the document does not print (e.g. the error envelope).
     #[serde(default)]
     pub extra_schemas: BTreeMap<String, Value>,
