@@ -40,6 +40,19 @@ impl SchemaSet {
         Ok(v)
     }
 
+    /// Follow `#/components/...` references to the schema they name.
+    pub fn resolve<'a>(&'a self, schema: &'a Value) -> &'a Value {
+        let mut cur = schema;
+        for _ in 0..16 {
+            let Some(r) = cur.get("$ref").and_then(Value::as_str) else { break };
+            match r.strip_prefix("#/components").and_then(|p| self.components.pointer(p)) {
+                Some(t) => cur = t,
+                None => break,
+            }
+        }
+        cur
+    }
+
     /// Error messages (with instance paths) of `value` against `schema`; empty when valid.
     pub fn errors(&self, schema: &Value, value: &Value) -> Result<Vec<String>, String> {
         let v = self.validator(schema)?;

@@ -1,2 +1,3 @@
 //! Request targets: signing and HTTP transport.
 pub mod sign;
+pub mod http;
