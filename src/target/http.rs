@@ -98,6 +98,23 @@ impl Client {
         &self.base_url
     }
 
+    /// Signing headers for a reproduction line: values that are secret or change with time
+    /// become environment references (`$SCP_SIGNATURE`), stable public ones stay literal.
+    pub fn curl_auth_headers(&self) -> Vec<String> {
+        let a = self.signer.sign("GET", &self.base_url, 1_000_000_000_000);
+        let b = self.signer.sign("GET", &self.base_url, 1_000_000_000_001);
+        a.iter()
+            .map(|(k, v)| {
+                let stable = b.iter().any(|(k2, v2)| k2 == k && v2 == v);
+                if stable && !self.signer.redact(k) {
+                    format!("{k}: {v}")
+                } else {
+                    format!("{k}: ${}", k.to_ascii_uppercase().replace('-', "_"))
+                }
+            })
+            .collect()
+    }
+
     /// The absolute URL exactly as it goes on the wire (and is signed).
     pub fn url(&self, req: &Request) -> String {
         let mut url = format!("{}{}", self.base_url, req.path);
