@@ -1759,3 +1759,19 @@ fn fault_catalogue_is_complete() {
         assert_eq!(f.name().parse::<Fault>().unwrap(), *f);
     }
 }
+
+/// Measurement only (run with `--ignored --nocapture`): a larger load test, printing throughput.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn load_test_measure() {
+    let cfg = Config::default();
+    let creds = cfg.credentials.clone();
+    let srv = reference::spawn(cfg, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let report = reference::load_test(&srv.base_url(), &creds, 64, 50)
+        .await
+        .unwrap();
+    eprintln!("{}", serde_json::to_string(&report).unwrap());
+    assert_eq!(report.status_5xx + report.lost_updates, 0);
+}
