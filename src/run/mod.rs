@@ -7,7 +7,6 @@ pub mod record;
 pub mod suite;
 pub mod template;
 
-use crate::check::response::{check_response, Claim};
 use crate::check::{Failure, Selection};
 use crate::spec::validate::SchemaSet;
 use crate::spec::SpecSet;
@@ -221,29 +220,4 @@ pub fn fill_path_placeholders(path: &str) -> String {
     }
     out.push_str(rest);
     out
-}
-
-/// Send one generated request and apply the per-response checks for its claim.
-pub async fn exchange(ctx: &VersionCtx<'_>, op_id: &str, case: &str, label: &str, req: &Request, claim: Claim) -> Option<Vec<Failure>> {
-    let (_, _, op) = ctx.ops.get(op_id)?;
-    ctx.recorder.count_request();
-    let mut failures = Vec::new();
-    let mut applied = vec!["not_a_server_error", "status_code_conformance", "content_type_conformance", "response_schema_conformance", "version_shape"];
-    match claim {
-        Claim::Valid { expect_accept: true } => applied.push("positive_data_acceptance"),
-        Claim::Invalid => applied.push("negative_data_rejection"),
-        Claim::BadAuth => applied.push("ignored_auth"),
-        _ => {}
-    }
-    match ctx.client.send(req).await {
-        Ok(resp) => {
-            check_response(ctx.schemas, op, claim, &resp, &mut failures);
-            ctx.recorder.record(ctx.client, &ctx.version, op_id, case, label, req, Some(&resp), &applied, failures.clone());
-        }
-        Err(e) => {
-            failures.push(Failure::new("not_a_server_error", "a response", e.to_string()));
-            ctx.recorder.record(ctx.client, &ctx.version, op_id, case, label, req, None, &[], failures.clone());
-        }
-    }
-    Some(failures)
 }

@@ -260,7 +260,7 @@ fn build_request(st: &Step, ctx: &VersionCtx, b: &Bindings, op_id: Option<&str>,
     Ok(Request { method, path, query, headers, body, auth: st.auth })
 }
 
-async fn run_step(st: &Step, ctx: &VersionCtx<'_>, b: &mut Bindings, case: &str, label: &str) -> Result<(), String> {
+pub async fn run_step(st: &Step, ctx: &VersionCtx<'_>, b: &mut Bindings, case: &str, label: &str) -> Result<(), String> {
     let op_id = st.call.as_deref();
     let req = build_request(st, ctx, b, op_id, &[])?;
     let op_name = op_id.map(String::from).unwrap_or_else(|| format!("{} {}", req.method.to_uppercase(), st.raw.as_ref().map(|r| r.path.clone()).unwrap_or_default()));

@@ -1,0 +1,270 @@
+//! Spec-generated cases per operation: valid requests (proptest, shrunk on failure), single-
+//! fault invalid requests, and bad-auth requests. What the spec cannot say (which key a path
+//! names, which names must be unique, what to clean up) comes from `suites/<api>/generation.json`.
+
+use super::suite::{run_step, Step};
+use super::template::{render, text, Bindings};
+use super::{Names, VersionCtx};
+use crate::case::{self, GeneratedRequest, OperationSchema};
+use crate::check::response::Claim;
+use crate::check::Failure;
+use crate::target::http::{Auth, Body, Request};
+use proptest::strategy::ValueTree;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Generation {
+    #[serde(rename = "$comment", default)]
+    pub comment: Option<Value>,
+    /// Steps run once per version before any case; their bindings are visible to all cases.
+    #[serde(default)]
+    pub setup: Vec<Step>,
+    #[serde(default)]
+    pub operations: BTreeMap<String, OperationConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperationConfig {
+    #[serde(rename = "$comment", default)]
+    pub comment: Option<Value>,
+    /// Path parameter values (templates over the setup bindings).
+    #[serde(default)]
+    pub path: Map<String, Value>,
+    /// Steps run before each valid case (e.g. a fresh resource the case may change).
+    #[serde(default)]
+    pub fresh: Vec<Step>,
+    /// Whether a schema-valid request must be accepted (false where validity needs more
+    /// than the schema can say, e.g. a real ciphertext); `why` says so.
+    #[serde(default = "yes")]
+    pub positive: bool,
+    #[serde(default)]
+    pub why: Option<String>,
+    /// Body pointers whose values must be unique per request (e.g. a resource name).
+    #[serde(default)]
+    pub unique: Vec<String>,
+    /// name → pointer bound from each valid case's response, for `cleanup`.
+    #[serde(default)]
+    pub cleanup_bind: BTreeMap<String, String>,
+    #[serde(default)]
+    pub cleanup: Vec<Step>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Generation {
+    pub fn load(path: &Path) -> Result<Self, String> {
+        if !path.exists() {
+            return Ok(Self::default());
+        }
+        let t = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        serde_json::from_str(&t).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    pub fn validate(&self, ctxs: &[(&str, &VersionCtx)]) -> Result<(), String> {
+        for id in self.operations.keys() {
+            if !ctxs.iter().any(|(_, c)| c.ops.contains_key(id)) {
+                return Err(format!("generation.json configures '{id}', which no selected version documents"));
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn run(&self, ctx: &VersionCtx<'_>) {
+        use futures::StreamExt;
+        let mut names = Names::new(ctx.seed, &format!("{}/generated", ctx.version));
+        let mut b = Bindings::new();
+        for (i, st) in self.setup.iter().enumerate() {
+            if st.versions.as_ref().is_some_and(|v| !v.contains(&ctx.version)) {
+                continue;
+            }
+            b.insert("unique".into(), Value::String(names.next()));
+            let case = format!("{}/setup/{}", ctx.version, i + 1);
+            let label = st.name.clone().unwrap_or_else(|| format!("setup step {}", i + 1));
+            if let Err(e) = run_step(st, ctx, &mut b, &case, &label).await {
+                let req = Request { method: "-".into(), path: "-".into(), query: vec![], headers: vec![], body: None, auth: Auth::Signed };
+                ctx.recorder.record(ctx.client, &ctx.version, "setup", &case, &label, &req, None, &[], vec![Failure::new("resource_availability", "setup succeeds", e)]);
+                return;
+            }
+        }
+        let ops = case::operations(ctx.doc);
+        let default_cfg = OperationConfig {
+            comment: None,
+            path: Map::new(),
+            fresh: vec![],
+            positive: true,
+            why: None,
+            unique: vec![],
+            cleanup_bind: BTreeMap::new(),
+            cleanup: vec![],
+        };
+        let jobs = ops.iter().enumerate().map(|(i, op)| {
+            let cfg = self.operations.get(&op.operation_id).unwrap_or(&default_cfg);
+            let names = Names::new(ctx.seed, &format!("{}/{}/{i}", ctx.version, op.operation_id));
+            run_operation(ctx, op, cfg, b.clone(), names)
+        });
+        futures::stream::iter(jobs).buffer_unordered(ctx.concurrency).collect::<Vec<()>>().await;
+        let _ = names.next();
+    }
+}
+
+async fn run_operation(ctx: &VersionCtx<'_>, op: &OperationSchema, cfg: &OperationConfig, mut b: Bindings, mut names: Names) {
+    let strategy = case::valid_request_strategy(op, ctx.doc);
+    let mut runner = case::runner(ctx.seed, &format!("{}/{}/valid", ctx.version, op.operation_id));
+    let claim = Claim::Valid { expect_accept: cfg.positive };
+    let mut first: Option<GeneratedRequest> = None;
+    let mut shrunk_once = false;
+    for i in 0..ctx.cases {
+        let Ok(mut tree) = case::try_draw(&strategy, &mut runner) else { break };
+        if !prepare(ctx, cfg, &mut b, &mut names, &format!("{}/{}/valid/{i}", ctx.version, op.operation_id)).await {
+            return;
+        }
+        let unique: Vec<String> = cfg.unique.iter().map(|_| names.next()).collect();
+        let g = tree.current();
+        let case_id = format!("{}/{}/valid/{i}", ctx.version, op.operation_id);
+        let Some(req) = to_request(ctx, op, cfg, &b, &g, &unique) else { return };
+        let (failures, resp) = send(ctx, &op.operation_id, &req, claim).await;
+        let rejected = failures.iter().any(|f| f.check == "positive_data_acceptance");
+        if rejected && !shrunk_once {
+            // Shrink: keep simplifying while the simpler request is still refused.
+            shrunk_once = true;
+            let mut best = (req.clone(), failures.clone(), resp.clone(), g.label.clone());
+            for _ in 0..48 {
+                if !tree.simplify() {
+                    break;
+                }
+                let cand = tree.current();
+                let Some(creq) = to_request(ctx, op, cfg, &b, &cand, &unique) else { break };
+                let (cf, cr) = send(ctx, &op.operation_id, &creq, claim).await;
+                if cf.iter().any(|f| f.check == "positive_data_acceptance") {
+                    best = (creq, cf, cr, cand.label.clone());
+                } else if !tree.complicate() {
+                    break;
+                }
+            }
+            let (r, f, resp, label) = best;
+            let applied = applied_for(claim);
+            ctx.recorder.record(ctx.client, &ctx.version, &op.operation_id, &case_id, &format!("valid request (shrunk): {label}"), &r, resp.as_ref(), &applied, f);
+        } else {
+            let applied = applied_for(claim);
+            ctx.recorder.record(ctx.client, &ctx.version, &op.operation_id, &case_id, &format!("valid request: {}", g.label), &req, resp.as_ref(), &applied, failures);
+        }
+        cleanup(ctx, cfg, &mut b, resp.as_ref().and_then(|r| r.json.as_ref()), &case_id).await;
+        if first.is_none() {
+            // The base for single-fault mutations: the simplest valid request.
+            while tree.simplify() {}
+            first = Some(tree.current());
+        }
+    }
+    let Some(base) = first else { return };
+    let unique: Vec<String> = cfg.unique.iter().map(|_| names.next()).collect();
+    let invalid = case::invalid_requests(op, ctx.doc, &base, ctx.schemas);
+    for (j, g) in invalid.iter().enumerate() {
+        let Some(req) = to_request(ctx, op, cfg, &b, g, &unique) else { continue };
+        let case_id = format!("{}/{}/invalid/{j}", ctx.version, op.operation_id);
+        let (f, resp) = send(ctx, &op.operation_id, &req, Claim::Invalid).await;
+        ctx.recorder.record(ctx.client, &ctx.version, &op.operation_id, &case_id, &format!("invalid request: {}", g.label), &req, resp.as_ref(), &applied_for(Claim::Invalid), f);
+        cleanup(ctx, cfg, &mut b, resp.as_ref().filter(|r| r.status < 300).and_then(|r| r.json.as_ref()), &case_id).await;
+    }
+    for (k, auth) in [Auth::Unsigned, Auth::WrongSignature, Auth::StaleTimestamp].into_iter().enumerate() {
+        let Some(mut req) = to_request(ctx, op, cfg, &b, &base, &unique) else { continue };
+        req.auth = auth;
+        let case_id = format!("{}/{}/auth/{k}", ctx.version, op.operation_id);
+        let (f, resp) = send(ctx, &op.operation_id, &req, Claim::BadAuth).await;
+        ctx.recorder.record(ctx.client, &ctx.version, &op.operation_id, &case_id, &format!("{auth:?} request"), &req, resp.as_ref(), &applied_for(Claim::BadAuth), f);
+        cleanup(ctx, cfg, &mut b, resp.as_ref().filter(|r| r.status < 300).and_then(|r| r.json.as_ref()), &case_id).await;
+    }
+}
+
+fn applied_for(claim: Claim) -> Vec<&'static str> {
+    let mut a = vec!["not_a_server_error", "status_code_conformance", "content_type_conformance", "response_schema_conformance", "version_shape"];
+    match claim {
+        Claim::Valid { expect_accept: true } => a.push("positive_data_acceptance"),
+        Claim::Invalid => a.push("negative_data_rejection"),
+        Claim::BadAuth => a.push("ignored_auth"),
+        _ => {}
+    }
+    a
+}
+
+/// Run the operation's `fresh` steps; false when they fail (recorded by the step itself).
+async fn prepare(ctx: &VersionCtx<'_>, cfg: &OperationConfig, b: &mut Bindings, names: &mut Names, case: &str) -> bool {
+    for (i, st) in cfg.fresh.iter().enumerate() {
+        b.insert("unique".into(), Value::String(names.next()));
+        if run_step(st, ctx, b, &format!("{case}/fresh/{i}"), "fresh resource").await.is_err() {
+            return false;
+        }
+    }
+    true
+}
+
+async fn cleanup(ctx: &VersionCtx<'_>, cfg: &OperationConfig, b: &mut Bindings, body: Option<&Value>, case: &str) {
+    let Some(body) = body else { return };
+    if cfg.cleanup.is_empty() {
+        return;
+    }
+    for (name, ptr) in &cfg.cleanup_bind {
+        match body.pointer(ptr) {
+            Some(v) => {
+                b.insert(name.clone(), v.clone());
+            }
+            None => return,
+        }
+    }
+    for (i, st) in cfg.cleanup.iter().enumerate() {
+        let _ = run_step(st, ctx, b, &format!("{case}/cleanup/{i}"), "cleanup").await;
+    }
+}
+
+fn to_request(ctx: &VersionCtx, op: &OperationSchema, cfg: &OperationConfig, b: &Bindings, g: &GeneratedRequest, unique: &[String]) -> Option<Request> {
+    let mut path = op.path.clone();
+    for (name, generated) in &g.path_params {
+        let v = match cfg.path.get(name) {
+            Some(t) => text(&render(t, b).ok()?),
+            None => generated.clone(),
+        };
+        path = path.replace(&format!("{{{name}}}"), &crate::target::http::encode(&v));
+    }
+    let mut body = g.body.clone();
+    if let Some(body) = body.as_mut() {
+        for (ptr, u) in cfg.unique.iter().zip(unique) {
+            if let Some(slot) = body.pointer_mut(ptr) {
+                if slot.is_string() {
+                    *slot = Value::String(u.clone());
+                }
+            }
+        }
+    }
+    let body = match (&g.raw_body, body) {
+        (Some(r), _) => Some(Body::Raw(r.clone())),
+        (None, Some(v)) => Some(Body::Json(v)),
+        (None, None) => None,
+    };
+    Some(Request {
+        method: op.method.clone(),
+        path,
+        query: g.query.clone(),
+        headers: ctx.version_header.iter().cloned().collect(),
+        body,
+        auth: Auth::Signed,
+    })
+}
+
+async fn send(ctx: &VersionCtx<'_>, op_id: &str, req: &Request, claim: Claim) -> (Vec<Failure>, Option<crate::target::http::Response>) {
+    let Some((_, _, op)) = ctx.ops.get(op_id) else { return (vec![], None) };
+    ctx.recorder.count_request();
+    match ctx.client.send(req).await {
+        Ok(resp) => {
+            let mut f = Vec::new();
+            crate::check::response::check_response(ctx.schemas, op, claim, &resp, &mut f);
+            (f, Some(resp))
+        }
+        Err(e) => (vec![Failure::new("not_a_server_error", "a response", e.to_string())], None),
+    }
+}
