@@ -3,6 +3,7 @@
 //! Pipeline: `spec` (import, lint, diff) -> `case` (generation) -> `target` (HTTP, signing)
 //! -> `check` (catalogue) -> `compare` -> `report`; `reference` is the embedded server.
 
+pub mod case;
 pub mod cli;
 pub mod exit_codes;
 pub mod reference;
