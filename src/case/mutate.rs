@@ -46,12 +46,26 @@ pub fn candidate_violations(schema: &Value, doc: &Value, valid: &Value) -> Vec<V
     let mut out = Vec::new();
     match object_schema(schema, doc) {
         Some(os) if valid.is_object() => {
-            push(&mut out, valid, "", "(root): type array instead of object", json!([]), false);
+            push(
+                &mut out,
+                valid,
+                "",
+                "(root): type array instead of object",
+                json!([]),
+                false,
+            );
             object_faults(os, doc, valid, "", "", 0, &mut out);
         }
         _ => {
             for f in leaf_faults(schema, doc, valid) {
-                push(&mut out, valid, "", &format!("(root): {}", f.label), f.value, f.semantic);
+                push(
+                    &mut out,
+                    valid,
+                    "",
+                    &format!("(root): {}", f.label),
+                    f.value,
+                    f.semantic,
+                );
             }
         }
     }
@@ -78,7 +92,11 @@ pub fn raw_body_violations() -> Vec<(String, String)> {
 /// The object-typed alternative of `schema` (directly or inside anyOf/oneOf).
 fn object_schema<'a>(schema: &'a Value, doc: &'a Value) -> Option<&'a Map<String, Value>> {
     let s = resolve(schema, doc);
-    if let Some(alts) = s.get("anyOf").or_else(|| s.get("oneOf")).and_then(Value::as_array) {
+    if let Some(alts) = s
+        .get("anyOf")
+        .or_else(|| s.get("oneOf"))
+        .and_then(Value::as_array)
+    {
         return alts.iter().find_map(|a| object_schema(a, doc));
     }
     let o = s.as_object()?;
@@ -142,7 +160,14 @@ fn object_faults(
         let child = format!("{ptr}/{}", escape(name));
         let field = format!("{prefix}{name}");
         for f in leaf_faults(ps, doc, cur) {
-            push(out, root, &child, &format!("{field}: {}", f.label), f.value, f.semantic);
+            push(
+                out,
+                root,
+                &child,
+                &format!("{field}: {}", f.label),
+                f.value,
+                f.semantic,
+            );
         }
         // One level into required sub-objects (and the first element of object arrays).
         if depth >= 1 || !required.contains(&name.as_str()) {
@@ -166,7 +191,10 @@ fn object_faults(
 pub fn leaf_faults(schema: &Value, doc: &Value, cur: &Value) -> Vec<LeafFault> {
     let mut out = Vec::new();
     let mut add = |label: String, value: Value, semantic: bool| {
-        if !out.iter().any(|f: &LeafFault| f.value == value && f.label == label) {
+        if !out
+            .iter()
+            .any(|f: &LeafFault| f.value == value && f.label == label)
+        {
             out.push(LeafFault {
                 label,
                 value,
@@ -205,7 +233,11 @@ pub fn leaf_faults(schema: &Value, doc: &Value, cur: &Value) -> Vec<LeafFault> {
         }
     }
     let s = resolve(schema, doc);
-    let alts: Vec<&Value> = match s.get("anyOf").or_else(|| s.get("oneOf")).and_then(Value::as_array) {
+    let alts: Vec<&Value> = match s
+        .get("anyOf")
+        .or_else(|| s.get("oneOf"))
+        .and_then(Value::as_array)
+    {
         Some(a) => a.iter().map(|a| resolve(a, doc)).collect(),
         None => vec![s],
     };
@@ -247,30 +279,50 @@ fn keyword_faults(o: &Map<String, Value>, cur: &Value, add: &mut impl FnMut(Stri
     if types.contains(&"integer") || types.contains(&"number") {
         let (lo, hi) = int_bounds(o);
         if let Some(lo) = lo {
-            add(format!("minimum {lo} violated ({})", lo - 1), json!(lo - 1), false);
+            add(
+                format!("minimum {lo} violated ({})", lo - 1),
+                json!(lo - 1),
+                false,
+            );
         }
         if let Some(hi) = hi {
-            add(format!("maximum {hi} violated ({})", hi + 1), json!(hi + 1), false);
+            add(
+                format!("maximum {hi} violated ({})", hi + 1),
+                json!(hi + 1),
+                false,
+            );
         }
     }
     if let (true, Some(arr)) = (types.contains(&"array"), cur.as_array()) {
         let min = o.get("minItems").and_then(Value::as_u64).unwrap_or(0) as usize;
         if min > 0 && arr.len() >= min - 1 {
             let v = Value::Array(arr[..min - 1].to_vec());
-            add(format!("minItems {min} violated ({} items)", min - 1), v, false);
+            add(
+                format!("minItems {min} violated ({} items)", min - 1),
+                v,
+                false,
+            );
         }
         if let (Some(max), Some(first)) = (o.get("maxItems").and_then(Value::as_u64), arr.first()) {
             let max = max as usize;
             if max < MAX_BUILT_LEN {
                 let mut v = arr.clone();
                 v.resize(max + 1, first.clone());
-                add(format!("maxItems {max} violated ({} items)", max + 1), json!(v), false);
+                add(
+                    format!("maxItems {max} violated ({} items)", max + 1),
+                    json!(v),
+                    false,
+                );
             }
         }
     }
 }
 
-fn string_faults(o: &Map<String, Value>, cur: Option<&str>, add: &mut impl FnMut(String, Value, bool)) {
+fn string_faults(
+    o: &Map<String, Value>,
+    cur: Option<&str>,
+    add: &mut impl FnMut(String, Value, bool),
+) {
     let (min, max) = len_bounds(o);
     let pat = o.get("pattern").and_then(Value::as_str);
     let re = pat.and_then(|p| regex::Regex::new(p).ok());
@@ -300,7 +352,10 @@ fn string_faults(o: &Map<String, Value>, cur: Option<&str>, add: &mut impl FnMut
         for c in ['-', ' ', '!', 'A'] {
             candidates.push(c.to_string().repeat(min.max(1)));
         }
-        if let Some(bad) = candidates.into_iter().find(|s| in_len(s) && !re.is_match(s)) {
+        if let Some(bad) = candidates
+            .into_iter()
+            .find(|s| in_len(s) && !re.is_match(s))
+        {
             add(format!("pattern {p} violated ({bad:?})"), json!(bad), false);
         }
     }
@@ -311,10 +366,18 @@ fn string_faults(o: &Map<String, Value>, cur: Option<&str>, add: &mut impl FnMut
         })
     };
     if min > 0 {
-        add(format!("minLength {min} violated (length {})", min - 1), json!(sized(min - 1)), false);
+        add(
+            format!("minLength {min} violated (length {})", min - 1),
+            json!(sized(min - 1)),
+            false,
+        );
     }
     if let Some(max) = max.filter(|m| *m < MAX_BUILT_LEN) {
-        add(format!("maxLength {max} violated (length {})", max + 1), json!(sized(max + 1)), false);
+        add(
+            format!("maxLength {max} violated (length {})", max + 1),
+            json!(sized(max + 1)),
+            false,
+        );
     }
     if let Some(f) = o.get("format").and_then(Value::as_str) {
         let bad = match f {
@@ -329,6 +392,10 @@ fn string_faults(o: &Map<String, Value>, cur: Option<&str>, add: &mut impl FnMut
         }
     }
     if o.get("contentEncoding").and_then(Value::as_str) == Some("base64") {
-        add("contentEncoding base64 violated".into(), json!("%%%not base64"), true);
+        add(
+            "contentEncoding base64 violated".into(),
+            json!("%%%not base64"),
+            true,
+        );
     }
 }

@@ -148,7 +148,9 @@ pub fn coerce(s: &str, schema: &Value, doc: &Value) -> Value {
 fn path_schema(schema: &Value, doc: &Value) -> Value {
     let s = resolve(schema, doc);
     match s.as_object() {
-        Some(o) if o.get("type") == Some(&Value::from("string")) && !o.contains_key("minLength") => {
+        Some(o)
+            if o.get("type") == Some(&Value::from("string")) && !o.contains_key("minLength") =>
+        {
             let mut o = o.clone();
             o.insert("minLength".into(), 1.into());
             Value::Object(o)
@@ -158,12 +160,17 @@ fn path_schema(schema: &Value, doc: &Value) -> Value {
 }
 
 /// Valid requests: required parameters always, optional ones about half the time.
-pub fn valid_request_strategy(op: &OperationSchema, doc: &Value) -> BoxedStrategy<GeneratedRequest> {
+pub fn valid_request_strategy(
+    op: &OperationSchema,
+    doc: &Value,
+) -> BoxedStrategy<GeneratedRequest> {
     let mut names = Vec::new();
     let mut strategies = Vec::new();
     for p in &op.params {
         let st = if p.location == "path" {
-            valid_strategy(&path_schema(&p.schema, doc), doc).prop_map(Some).boxed()
+            valid_strategy(&path_schema(&p.schema, doc), doc)
+                .prop_map(Some)
+                .boxed()
         } else if p.required {
             valid_strategy(&p.schema, doc).prop_map(Some).boxed()
         } else {
@@ -237,15 +244,22 @@ pub fn invalid_requests(
         }
         let cur = current.map_or(Value::Null, |(_, s)| coerce(s, &p.schema, doc));
         let mut seen = Vec::new();
-        for f in leaf_faults(&p.schema, doc, &cur).into_iter().filter(|f| !f.semantic) {
+        for f in leaf_faults(&p.schema, doc, &cur)
+            .into_iter()
+            .filter(|f| !f.semantic)
+        {
             // Only faults that survive rendering to text and the server's decoding count.
-            let Some(text) = render(&f.value).filter(|t| t.len() == 1).map(|t| t[0].clone())
+            let Some(text) = render(&f.value)
+                .filter(|t| t.len() == 1)
+                .map(|t| t[0].clone())
             else {
                 continue;
             };
             let decoded = coerce(&text, &p.schema, doc);
             if seen.contains(&text)
-                || !schemas.errors(&p.schema, &decoded).is_ok_and(|e| !e.is_empty())
+                || !schemas
+                    .errors(&p.schema, &decoded)
+                    .is_ok_and(|e| !e.is_empty())
             {
                 continue;
             }

@@ -34,7 +34,11 @@ pub fn resolve<'a>(schema: &'a Value, doc: &'a Value) -> &'a Value {
 /// The JSON types `schema` admits (after `$ref`/`anyOf`/`oneOf`), or None when unconstrained.
 pub fn allowed_types(schema: &Value, doc: &Value) -> Option<Vec<String>> {
     let s = resolve(schema, doc);
-    if let Some(alts) = s.get("anyOf").or_else(|| s.get("oneOf")).and_then(Value::as_array) {
+    if let Some(alts) = s
+        .get("anyOf")
+        .or_else(|| s.get("oneOf"))
+        .and_then(Value::as_array)
+    {
         let mut out = Vec::new();
         for a in alts {
             for t in allowed_types(a, doc)? {
@@ -46,7 +50,13 @@ pub fn allowed_types(schema: &Value, doc: &Value) -> Option<Vec<String>> {
         return Some(out);
     }
     if let Some(e) = s.get("enum").and_then(Value::as_array) {
-        return Some(e.iter().map(|v| json_type(v).to_string()).collect());
+        let mut ts: Vec<String> = Vec::new();
+        for t in e.iter().map(json_type) {
+            if !ts.iter().any(|x| x == t) {
+                ts.push(t.to_string());
+            }
+        }
+        return Some(ts);
     }
     if let Some(c) = s.get("const") {
         return Some(vec![json_type(c).to_string()]);
@@ -81,6 +91,10 @@ pub fn valid_strategy(schema: &Value, doc: &Value) -> BoxedStrategy<Value> {
 }
 
 fn gen(schema: &Value, doc: &Value, depth: usize) -> BoxedStrategy<Value> {
+    if depth > MAX_DEPTH * 4 {
+        // Only a cycle through required properties gets here; it has no finite instance.
+        return Just(Value::Null).boxed();
+    }
     let s = resolve(schema, doc);
     let obj = match s {
         Value::Bool(true) => return any_value(),
@@ -126,10 +140,7 @@ fn gen(schema: &Value, doc: &Value, depth: usize) -> BoxedStrategy<Value> {
             .collect(),
         _ => vec![infer_type(obj).to_string()],
     };
-    let strategies: Vec<_> = types
-        .iter()
-        .map(|t| typed(t, obj, doc, depth))
-        .collect();
+    let strategies: Vec<_> = types.iter().map(|t| typed(t, obj, doc, depth)).collect();
     match strategies.len() {
         0 => any_value(),
         1 => strategies.into_iter().next().unwrap(),
@@ -166,7 +177,13 @@ fn infer_type(o: &Map<String, Value>) -> &'static str {
         "object"
     } else if has(&["items", "prefixItems", "minItems", "maxItems"]) {
         "array"
-    } else if has(&["pattern", "minLength", "maxLength", "format", "contentEncoding"]) {
+    } else if has(&[
+        "pattern",
+        "minLength",
+        "maxLength",
+        "format",
+        "contentEncoding",
+    ]) {
         "string"
     } else if has(&["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"]) {
         "number"
@@ -224,9 +241,16 @@ fn integer(o: &Map<String, Value>) -> BoxedStrategy<Value> {
     let (lo, hi) = int_bounds(o);
     let lo = lo.unwrap_or_else(|| hi.map_or(-1000, |h| h.saturating_sub(2000)));
     let hi = hi.unwrap_or_else(|| lo.saturating_add(2000)).max(lo);
-    match o.get("multipleOf").and_then(Value::as_i64).filter(|m| *m > 0) {
+    match o
+        .get("multipleOf")
+        .and_then(Value::as_i64)
+        .filter(|m| *m > 0)
+    {
         Some(m) => {
-            let (a, b) = (lo.div_euclid(m) + i64::from(lo.rem_euclid(m) != 0), hi.div_euclid(m));
+            let (a, b) = (
+                lo.div_euclid(m) + i64::from(lo.rem_euclid(m) != 0),
+                hi.div_euclid(m),
+            );
             (a..=b.max(a)).prop_map(move |k| Value::from(k * m)).boxed()
         }
         None => (lo..=hi).prop_map(Value::from).boxed(),
@@ -252,7 +276,10 @@ fn number(o: &Map<String, Value>) -> BoxedStrategy<Value> {
 /// Inclusive (min, max) character counts for strings; max defaults to min + 16.
 pub(crate) fn len_bounds(o: &Map<String, Value>) -> (usize, Option<usize>) {
     let min = o.get("minLength").and_then(Value::as_u64).unwrap_or(0) as usize;
-    let max = o.get("maxLength").and_then(Value::as_u64).map(|m| m as usize);
+    let max = o
+        .get("maxLength")
+        .and_then(Value::as_u64)
+        .map(|m| m as usize);
     (min, max)
 }
 
@@ -371,6 +398,9 @@ fn array(o: &Map<String, Value>, doc: &Value, depth: usize) -> BoxedStrategy<Val
         .max(min);
     if depth >= MAX_DEPTH {
         max = min;
+        if min == 0 {
+            return Just(Value::Array(Vec::new())).boxed();
+        }
     }
     let items = o.get("items").cloned().unwrap_or(Value::Bool(true));
     proptest::collection::vec(gen(&items, doc, depth + 1), min..=max)
@@ -391,15 +421,20 @@ fn object(o: &Map<String, Value>, doc: &Value, depth: usize) -> BoxedStrategy<Va
         .unwrap_or_default();
     let mut fields: Vec<(String, BoxedStrategy<Option<Value>>)> = Vec::new();
     for (name, ps) in props {
-        let st = gen(ps, doc, depth + 1);
+        // Strategies are built eagerly, so recursion must stop before building, not after.
         if required.contains(&name.as_str()) {
+            let st = gen(ps, doc, depth + 1);
             fields.push((name.clone(), st.prop_map(Some).boxed()));
         } else if depth < MAX_DEPTH {
+            let st = gen(ps, doc, depth + 1);
             fields.push((name.clone(), proptest::option::of(st).boxed()));
         }
     }
     // Required names without a property schema are governed by additionalProperties.
-    let extra = o.get("additionalProperties").cloned().unwrap_or(Value::Bool(true));
+    let extra = o
+        .get("additionalProperties")
+        .cloned()
+        .unwrap_or(Value::Bool(true));
     for name in required.iter().filter(|r| !props.contains_key(**r)) {
         let st = match &extra {
             Value::Bool(true) => string(&empty).prop_map(Value::String).boxed(),
@@ -494,6 +529,13 @@ fn boundaries_into(s: &Value, doc: &Value, out: &mut Vec<(String, Value)>, depth
         }
         if let Some(hi) = hi {
             out.push((format!("maximum {hi}"), Value::from(hi)));
+        }
+    } else if has("number") && o.get("type").is_some() {
+        // Inclusive bounds are themselves valid numbers; exclusive ones have no edge value.
+        for k in ["minimum", "maximum"] {
+            if let Some(v) = o.get(k).filter(|v| v.is_number()) {
+                out.push((format!("{k} {v}"), v.clone()));
+            }
         }
     }
 }

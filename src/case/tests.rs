@@ -2,7 +2,7 @@ use super::*;
 use crate::spec::validate::SchemaSet;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
-use proptest::test_runner::{Config, TestCaseError};
+use proptest::test_runner::TestCaseError;
 use serde_json::{json, Value};
 
 fn doc() -> Value {
@@ -25,7 +25,7 @@ fn sref(name: &str) -> Value {
 /// A small document exercising keywords the KMS spec does not use.
 fn synthetic() -> Value {
     json!({"components": {"schemas": {
-        "Thing": {"type": "object", "required": ["name", "count", "blob", "inner", "kind", "at"],
+        "Thing": {"type": "object", "required": ["name", "count", "blob", "inner", "kind", "at", "state", "code"],
             "properties": {
                 "name": {"type": "string", "pattern": "^[a-z0-9]*$", "minLength": 3, "maxLength": 8},
                 "count": {"type": "integer", "minimum": 1, "maximum": 100},
@@ -88,7 +88,9 @@ fn pattern_and_length_are_both_respected() {
         let v = draw(&st, &mut r).current();
         let s = v.as_str().unwrap();
         assert!((3..=8).contains(&s.len()), "{s}");
-        assert!(s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
+        assert!(s
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
         lens.insert(s.len());
     }
     assert_eq!(lens.len(), 6, "all lengths 3..=8 appear: {lens:?}");
@@ -108,7 +110,10 @@ fn optional_properties_sometimes_present_sometimes_absent() {
 #[test]
 fn shrinking_moves_toward_simpler_values() {
     let d = synthetic();
-    let st = valid_strategy(&json!({"type": "integer", "minimum": 10, "maximum": 1000}), &d);
+    let st = valid_strategy(
+        &json!({"type": "integer", "minimum": 10, "maximum": 1000}),
+        &d,
+    );
     let mut r = runner(3, "shrink");
     let mut t = draw(&st, &mut r);
     while t.current() == json!(10) {
@@ -131,7 +136,12 @@ fn assert_violations_invalid(d: &Value, name: &str, seeds: u64) -> usize {
             if v.semantic {
                 continue;
             }
-            assert!(!errs.is_empty(), "{name}: {} still valid: {}", v.label, v.value);
+            assert!(
+                !errs.is_empty(),
+                "{name}: {} still valid: {}",
+                v.label,
+                v.value
+            );
             let field = v.pointer.rsplit('/').next().unwrap();
             assert!(
                 v.label.contains(field) || v.pointer.is_empty(),
@@ -179,19 +189,34 @@ fn violation_kinds_cover_the_keywords() {
         "state: pattern ^(Active|Stop)$ violated",
         "code: pattern",
     ] {
-        assert!(labels.iter().any(|l| l.starts_with(want)), "missing {want}: {labels:#?}");
+        assert!(
+            labels.iter().any(|l| l.starts_with(want)),
+            "missing {want}: {labels:#?}"
+        );
     }
     let sem: Vec<_> = vs.iter().filter(|v| v.semantic).collect();
     assert_eq!(sem.len(), 1);
     assert_eq!(sem[0].pointer, "/blob");
     assert_eq!(sem[0].value["blob"], json!("%%%not base64"));
     // The schema validator does not assert contentEncoding, hence `semantic`.
-    assert!(set.errors(&sref("Thing"), &sem[0].value).unwrap().is_empty());
-    let long = vs.iter().find(|v| v.label.starts_with("name: maxLength")).unwrap();
+    assert!(set
+        .errors(&sref("Thing"), &sem[0].value)
+        .unwrap()
+        .is_empty());
+    let long = vs
+        .iter()
+        .find(|v| v.label.starts_with("name: maxLength"))
+        .unwrap();
     let s = long.value["name"].as_str().unwrap();
     assert_eq!(s.chars().count(), 9);
-    assert!(s.chars().all(|c| c.is_ascii_lowercase()), "pattern kept: {s}");
-    let pat = vs.iter().find(|v| v.label.starts_with("name: pattern")).unwrap();
+    assert!(
+        s.chars().all(|c| c.is_ascii_lowercase()),
+        "pattern kept: {s}"
+    );
+    let pat = vs
+        .iter()
+        .find(|v| v.label.starts_with("name: pattern"))
+        .unwrap();
     let n = pat.value["name"].as_str().unwrap().chars().count();
     assert!((3..=8).contains(&n), "length kept in bounds");
     let mut unchanged = pat.value.clone();
@@ -213,9 +238,14 @@ fn boundary_values_are_valid() {
         ]
     );
     let count = boundary_values(&props["count"], &d);
-    assert_eq!(count.iter().map(|x| &x.1).collect::<Vec<_>>(), [&json!(1), &json!(100)]);
+    assert_eq!(
+        count.iter().map(|x| &x.1).collect::<Vec<_>>(),
+        [&json!(1), &json!(100)]
+    );
     assert_eq!(boundary_values(&props["kind"], &d).len(), 2);
-    assert!(boundary_values(&props["ratio"], &d).iter().any(|x| x.1.is_null()));
+    assert!(boundary_values(&props["ratio"], &d)
+        .iter()
+        .any(|x| x.1.is_null()));
     let mut n = 0;
     for (p, s) in props.as_object().unwrap() {
         for (label, v) in boundary_values(s, &d) {
@@ -231,7 +261,10 @@ fn boundary_values_are_valid() {
     for c in component_names(&k) {
         let base = draw(&valid_strategy(&sref(&c), &k), &mut runner(0, &c)).current();
         for (label, v) in boundary_instances(&sref(&c), &k, &base) {
-            assert!(kset.errors(&sref(&c), &v).unwrap().is_empty(), "{c} {label}: {v}");
+            assert!(
+                kset.errors(&sref(&c), &v).unwrap().is_empty(),
+                "{c} {label}: {v}"
+            );
             m += 1;
         }
     }
@@ -244,7 +277,9 @@ fn same_seed_and_stream_replays() {
     let st = valid_strategy(&sref("KeyCreateMasterKeyRequest"), &d);
     let seq = |seed, stream: &str| {
         let mut r = runner(seed, stream);
-        (0..20).map(|_| draw(&st, &mut r).current()).collect::<Vec<_>>()
+        (0..20)
+            .map(|_| draw(&st, &mut r).current())
+            .collect::<Vec<_>>()
     };
     let a = seq(42, "1.3/createKey");
     assert_eq!(a, seq(42, "1.3/createKey"));
@@ -259,18 +294,42 @@ fn operations_of_1_3() {
     assert_eq!(ops.len(), 21);
     let get = |id: &str| ops.iter().find(|o| o.operation_id == id).unwrap();
     let list = get("listKeys");
-    assert_eq!((list.method.as_str(), list.path.as_str()), ("GET", "/v1/kms/transit"));
-    let names: Vec<_> = list.params.iter().map(|p| (p.name.as_str(), p.location.as_str())).collect();
-    assert_eq!(names, [("size", "query"), ("page", "query"), ("sort", "query"), ("name", "query")]);
+    assert_eq!(
+        (list.method.as_str(), list.path.as_str()),
+        ("GET", "/v1/kms/transit")
+    );
+    let names: Vec<_> = list
+        .params
+        .iter()
+        .map(|p| (p.name.as_str(), p.location.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("size", "query"),
+            ("page", "query"),
+            ("sort", "query"),
+            ("name", "query")
+        ]
+    );
     assert!(list.body.is_none() && list.params.iter().all(|p| !p.required));
     let del = get("deleteKey");
-    let names: Vec<_> = del.params.iter().map(|p| (p.name.as_str(), p.location.as_str(), p.required)).collect();
-    assert_eq!(names, [("key_id", "path", true), ("is_directly", "query", false)]);
+    let names: Vec<_> = del
+        .params
+        .iter()
+        .map(|p| (p.name.as_str(), p.location.as_str(), p.required))
+        .collect();
+    assert_eq!(
+        names,
+        [("key_id", "path", true), ("is_directly", "query", false)]
+    );
     let create = get("createKey");
     assert_eq!(create.method, "POST");
     assert!(create.body_required);
     assert_eq!(create.body, Some(sref("KeyCreateMasterKeyRequest")));
-    assert!(ops.iter().all(|o| o.params.iter().all(|p| p.location != "header")));
+    assert!(ops
+        .iter()
+        .all(|o| o.params.iter().all(|p| p.location != "header")));
     assert_eq!(ops.iter().filter(|o| o.body.is_some()).count(), 13);
 }
 
@@ -292,7 +351,10 @@ fn valid_requests_validate_and_render_scalars() {
             for (n, v) in &req.query {
                 let p = op.params.iter().find(|p| &p.name == n).unwrap();
                 let decoded = coerce(v, &p.schema, &d);
-                assert!(set.errors(&p.schema, &decoded).unwrap().is_empty(), "{n}={v}");
+                assert!(
+                    set.errors(&p.schema, &decoded).unwrap().is_empty(),
+                    "{n}={v}"
+                );
                 if n == "size" {
                     seen_size = true;
                     assert!(v.parse::<i64>().is_ok(), "{v}");
@@ -326,7 +388,11 @@ fn invalid_requests_are_invalid() {
         .iter()
         .find(|r| r.query == [("size".to_string(), "abc".to_string())])
         .expect("size=abc");
-    assert!(size_abc.label.starts_with("query size: type string"), "{}", size_abc.label);
+    assert!(
+        size_abc.label.starts_with("query size: type string"),
+        "{}",
+        size_abc.label
+    );
     assert!(inv.iter().all(|r| r.raw_body.is_none() && r.body.is_none()));
 
     let create = get("createKey");
@@ -338,9 +404,13 @@ fn invalid_requests_are_invalid() {
             assert!(!set.errors(schema, b).unwrap().is_empty(), "{}", r.label);
         }
     }
-    assert!(inv.iter().any(|r| r.label == "body: required request body missing" && r.body.is_none()));
+    assert!(inv
+        .iter()
+        .any(|r| r.label == "body: required request body missing" && r.body.is_none()));
     assert!(inv.iter().any(|r| r.raw_body.as_deref() == Some("{")));
-    assert!(inv.iter().any(|r| r.label.starts_with("body name: pattern")));
+    assert!(inv
+        .iter()
+        .any(|r| r.label.starts_with("body name: pattern")));
 
     let del = get("deleteKey");
     let base = GeneratedRequest {
@@ -353,8 +423,12 @@ fn invalid_requests_are_invalid() {
         label: "valid".into(),
     };
     let inv = invalid_requests(del, &d, &base, &set);
-    assert!(inv.iter().any(|r| r.query == [("is_directly".to_string(), "abc".to_string())]));
-    assert!(inv.iter().all(|r| r.path_params == base.path_params && r.raw_body.is_none()));
+    assert!(inv
+        .iter()
+        .any(|r| r.query == [("is_directly".to_string(), "abc".to_string())]));
+    assert!(inv
+        .iter()
+        .all(|r| r.path_params == base.path_params && r.raw_body.is_none()));
 
     // A required, bounded, patterned query parameter.
     let op = OperationSchema {
