@@ -1,11 +1,15 @@
 //! kmsconform: a differential conformance test harness for KMS HTTP APIs.
 //!
 //! Pipeline: `spec` (import, lint, diff) -> `case` (generation) -> `target` (HTTP, signing)
-//! -> `check` (catalogue) -> `compare` -> `report`; `reference` is the embedded server.
+//! -> `check` (catalogue) -> `run` (generated cases and suites) -> `report`; `reference`
+//! is the embedded server.
 
+pub mod case;
 pub mod check;
 pub mod cli;
 pub mod exit_codes;
 pub mod reference;
+pub mod report;
+pub mod run;
 pub mod spec;
 pub mod target;
