@@ -1,0 +1,69 @@
+//! `report.json`: run metadata, per check/operation/version counts, and the findings.
+
+use crate::run::record::{Finding, Tally};
+use crate::run::RunOutcome;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunMeta {
+    pub tool: String,
+    pub tool_version: String,
+    pub api: String,
+    pub target: String,
+    pub seed: u64,
+    pub cases_per_operation: usize,
+    pub versions: Vec<String>,
+    pub suites: Vec<String>,
+    pub requests: u64,
+    /// Wall time; the only field that differs between two runs with the same seed.
+    pub duration_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Count {
+    pub check: String,
+    pub operation: String,
+    pub version: String,
+    pub passed: u64,
+    pub failed: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub meta: RunMeta,
+    pub counts: Vec<Count>,
+    pub findings: Vec<Finding>,
+}
+
+impl Report {
+    pub fn from_outcome(o: &RunOutcome, api: &str, target: &str, cases: usize) -> Self {
+        let counts = o
+            .recorder
+            .tallies()
+            .into_iter()
+            .map(|((check, operation, version), Tally { passed, failed })| Count { check, operation, version, passed, failed })
+            .collect();
+        Report {
+            meta: RunMeta {
+                tool: "kmsconform".into(),
+                tool_version: env!("CARGO_PKG_VERSION").into(),
+                api: api.into(),
+                target: target.into(),
+                seed: o.recorder.seed,
+                cases_per_operation: cases,
+                versions: o.versions.clone(),
+                suites: o.suites_run.clone(),
+                requests: o.recorder.requests(),
+                duration_ms: o.elapsed.as_millis() as u64,
+            },
+            counts,
+            findings: o.recorder.findings(),
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("report serialises");
+        s.push('\n');
+        s
+    }
+}
