@@ -1,17 +1,14 @@
 //! The command line: argument parsing, dispatch, and the single mapping from outcomes and
 //! errors to exit codes.
 
+mod run_cmd;
 mod spec_cmd;
 
 use crate::exit_codes;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "kmsconform",
-    version,
-    about = "Differential conformance harness for the SCP KMS OpenAPI (1.0-1.3)"
-)]
+#[command(name = "kmsconform", version, about = "Differential conformance harness for the SCP KMS OpenAPI (1.0-1.3)")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -19,6 +16,20 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the conformance checks against a target (default: the embedded reference).
+    Run(run_cmd::RunArgs),
+    /// Re-run one reported case (same seed, same case id).
+    Replay {
+        /// Case id from a finding, e.g. 1.3/createKey/invalid/4 or 1.3/suite/lifecycle/7.
+        #[arg(long)]
+        case: String,
+        #[command(flatten)]
+        run: run_cmd::RunArgs,
+    },
+    /// Serve the embedded SCP KMS reference target.
+    Serve(run_cmd::ServeArgs),
+    /// List the check catalogue.
+    Checks,
     /// Import, lint and diff machine-readable specs.
     #[command(subcommand)]
     Spec(spec_cmd::SpecCommand),
@@ -39,25 +50,32 @@ pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() {
-                exit_codes::USAGE
-            } else {
-                exit_codes::OK
-            };
+            let code = if e.use_stderr() { exit_codes::USAGE } else { exit_codes::OK };
             let _ = e.print();
             return code;
         }
     };
     let result = match cli.command {
+        Command::Run(a) => run_cmd::run_cmd(a, None),
+        Command::Replay { case, mut run } => {
+            let version = case.split('/').next().unwrap_or_default().to_string();
+            run.versions = version;
+            run_cmd::run_cmd(run, Some(case))
+        }
+        Command::Serve(a) => run_cmd::serve_cmd(a),
+        Command::Checks => {
+            for (id, doc) in crate::check::CATALOGUE {
+                println!("{id:<28} {doc}");
+            }
+            Ok(exit_codes::OK)
+        }
         Command::Spec(c) => spec_cmd::run(c),
     };
     match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            e.downcast_ref::<CodedError>()
-                .map(|c| c.code)
-                .unwrap_or(exit_codes::USAGE)
+            e.downcast_ref::<CodedError>().map(|c| c.code).unwrap_or(exit_codes::USAGE)
         }
     }
 }

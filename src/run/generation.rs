@@ -104,7 +104,8 @@ impl Generation {
             cleanup_bind: BTreeMap::new(),
             cleanup: vec![],
         };
-        let jobs = ops.iter().enumerate().map(|(i, op)| {
+        let filter = ctx.case_filter.clone();
+        let jobs = ops.iter().enumerate().filter(|(_, op)| filter.as_deref().is_none_or(|f| f.contains(&format!("/{}/", op.operation_id)))).map(|(i, op)| {
             let cfg = self.operations.get(&op.operation_id).unwrap_or(&default_cfg);
             let names = Names::new(ctx.seed, &format!("{}/{}/{i}", ctx.version, op.operation_id));
             run_operation(ctx, op, cfg, b.clone(), names)
@@ -122,13 +123,21 @@ async fn run_operation(ctx: &VersionCtx<'_>, op: &OperationSchema, cfg: &Operati
     let mut shrunk_once = false;
     for i in 0..ctx.cases {
         let Ok(mut tree) = case::try_draw(&strategy, &mut runner) else { break };
-        if !prepare(ctx, cfg, &mut b, &mut names, &format!("{}/{}/valid/{i}", ctx.version, op.operation_id)).await {
+        let wanted = ctx.wants(&format!("{}/{}/valid/{i}", ctx.version, op.operation_id));
+        if wanted && !prepare(ctx, cfg, &mut b, &mut names, &format!("{}/{}/valid/{i}", ctx.version, op.operation_id)).await {
             return;
         }
         let unique: Vec<String> = cfg.unique.iter().map(|_| names.next()).collect();
         let g = tree.current();
         let case_id = format!("{}/{}/valid/{i}", ctx.version, op.operation_id);
-        let Some(req) = to_request(ctx, op, cfg, &b, &g, &unique) else { return };
+        if !ctx.wants(&case_id) {
+            if first.is_none() {
+                while tree.simplify() {}
+                first = Some(tree.current());
+            }
+            continue;
+        }
+        let Some(req) = to_request(ctx, op, cfg, &b, &g, &unique, None) else { return };
         let (failures, resp) = send(ctx, &op.operation_id, &req, claim).await;
         let rejected = failures.iter().any(|f| f.check == "positive_data_acceptance");
         if rejected && !shrunk_once {
@@ -140,7 +149,7 @@ async fn run_operation(ctx: &VersionCtx<'_>, op: &OperationSchema, cfg: &Operati
                     break;
                 }
                 let cand = tree.current();
-                let Some(creq) = to_request(ctx, op, cfg, &b, &cand, &unique) else { break };
+                let Some(creq) = to_request(ctx, op, cfg, &b, &cand, &unique, None) else { break };
                 let (cf, cr) = send(ctx, &op.operation_id, &creq, claim).await;
                 if cf.iter().any(|f| f.check == "positive_data_acceptance") {
                     best = (creq, cf, cr, cand.label.clone());
@@ -165,17 +174,28 @@ async fn run_operation(ctx: &VersionCtx<'_>, op: &OperationSchema, cfg: &Operati
     let Some(base) = first else { return };
     let unique: Vec<String> = cfg.unique.iter().map(|_| names.next()).collect();
     let invalid = case::invalid_requests(op, ctx.doc, &base, ctx.schemas);
+    let needs_fresh = invalid.iter().enumerate().any(|(j, _)| ctx.wants(&format!("{}/{}/invalid/{j}", ctx.version, op.operation_id)))
+        || (0..3).any(|k| ctx.wants(&format!("{}/{}/auth/{k}", ctx.version, op.operation_id)));
+    if needs_fresh && ctx.case_filter.is_some() && !prepare(ctx, cfg, &mut b, &mut names, &format!("{}/{}/invalid", ctx.version, op.operation_id)).await {
+        return;
+    }
     for (j, g) in invalid.iter().enumerate() {
-        let Some(req) = to_request(ctx, op, cfg, &b, g, &unique) else { continue };
+        if !ctx.wants(&format!("{}/{}/invalid/{j}", ctx.version, op.operation_id)) {
+            continue;
+        }
+        let Some(req) = to_request(ctx, op, cfg, &b, g, &unique, Some(&base)) else { continue };
         let case_id = format!("{}/{}/invalid/{j}", ctx.version, op.operation_id);
         let (f, resp) = send(ctx, &op.operation_id, &req, Claim::Invalid).await;
         ctx.recorder.record(ctx.client, &ctx.version, &op.operation_id, &case_id, &format!("invalid request: {}", g.label), &req, resp.as_ref(), &applied_for(Claim::Invalid), f);
         cleanup(ctx, cfg, &mut b, resp.as_ref().filter(|r| r.status < 300).and_then(|r| r.json.as_ref()), &case_id).await;
     }
     for (k, auth) in [Auth::Unsigned, Auth::WrongSignature, Auth::StaleTimestamp].into_iter().enumerate() {
-        let Some(mut req) = to_request(ctx, op, cfg, &b, &base, &unique) else { continue };
-        req.auth = auth;
         let case_id = format!("{}/{}/auth/{k}", ctx.version, op.operation_id);
+        if !ctx.wants(&case_id) {
+            continue;
+        }
+        let Some(mut req) = to_request(ctx, op, cfg, &b, &base, &unique, None) else { continue };
+        req.auth = auth;
         let (f, resp) = send(ctx, &op.operation_id, &req, Claim::BadAuth).await;
         ctx.recorder.record(ctx.client, &ctx.version, &op.operation_id, &case_id, &format!("{auth:?} request"), &req, resp.as_ref(), &applied_for(Claim::BadAuth), f);
         cleanup(ctx, cfg, &mut b, resp.as_ref().filter(|r| r.status < 300).and_then(|r| r.json.as_ref()), &case_id).await;
@@ -222,7 +242,9 @@ async fn cleanup(ctx: &VersionCtx<'_>, cfg: &OperationConfig, b: &mut Bindings, 
     }
 }
 
-fn to_request(ctx: &VersionCtx, op: &OperationSchema, cfg: &OperationConfig, b: &Bindings, g: &GeneratedRequest, unique: &[String]) -> Option<Request> {
+/// `base`: for a mutated request, the valid request it came from; a unique field the
+/// mutation changed keeps its (invalid) value.
+fn to_request(ctx: &VersionCtx, op: &OperationSchema, cfg: &OperationConfig, b: &Bindings, g: &GeneratedRequest, unique: &[String], base: Option<&GeneratedRequest>) -> Option<Request> {
     let mut path = op.path.clone();
     for (name, generated) in &g.path_params {
         let v = match cfg.path.get(name) {
@@ -234,6 +256,10 @@ fn to_request(ctx: &VersionCtx, op: &OperationSchema, cfg: &OperationConfig, b: 
     let mut body = g.body.clone();
     if let Some(body) = body.as_mut() {
         for (ptr, u) in cfg.unique.iter().zip(unique) {
+            let mutated = base.is_some_and(|bs| bs.body.as_ref().and_then(|x| x.pointer(ptr)) != Some(&*body).and_then(|x| x.pointer(ptr)));
+            if mutated {
+                continue;
+            }
             if let Some(slot) = body.pointer_mut(ptr) {
                 if slot.is_string() {
                     *slot = Value::String(u.clone());

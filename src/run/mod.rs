@@ -31,6 +31,15 @@ pub struct VersionCtx<'a> {
     pub seed: u64,
     pub cases: usize,
     pub concurrency: usize,
+    /// Replay: only the case with this id (and what it depends on) is sent.
+    pub case_filter: Option<String>,
+}
+
+impl VersionCtx<'_> {
+    /// Whether a case (or a suite step) is wanted under the replay filter.
+    pub fn wants(&self, case: &str) -> bool {
+        self.case_filter.as_deref().is_none_or(|f| f == case)
+    }
 }
 
 pub struct RunOptions {
@@ -43,6 +52,7 @@ pub struct RunOptions {
     pub cases: usize,
     pub seed: u64,
     pub concurrency: usize,
+    pub case_filter: Option<String>,
 }
 
 pub struct RunOutcome {
@@ -96,7 +106,7 @@ impl Names {
     }
 }
 
-pub async fn run(set: &SpecSet, client: &Client, opts: &RunOptions) -> Result<RunOutcome, RunError> {
+pub async fn run(set: &SpecSet, client: &Client, opts: &RunOptions, progress: Option<&indicatif::ProgressBar>) -> Result<RunOutcome, RunError> {
     let started = Instant::now();
     for v in &opts.versions {
         if !set.docs.contains_key(v) {
@@ -145,6 +155,7 @@ pub async fn run(set: &SpecSet, client: &Client, opts: &RunOptions) -> Result<Ru
                 seed: opts.seed,
                 cases: opts.cases,
                 concurrency: opts.concurrency.max(1),
+                case_filter: opts.case_filter.clone(),
             }
         })
         .collect();
@@ -163,7 +174,11 @@ pub async fn run(set: &SpecSet, client: &Client, opts: &RunOptions) -> Result<Ru
     // Versions run one after another (they share the target's state); inside a version,
     // cases run concurrently.
     for ctx in &ctxs {
-        if wanted("generated") {
+        if let Some(p) = progress {
+            p.set_message(format!("version {}: {} requests so far", ctx.version, recorder.requests()));
+        }
+        let replaying_suite = ctx.case_filter.as_deref().is_some_and(|f| f.contains("/suite/"));
+        if wanted("generated") && !replaying_suite {
             generation.run(ctx).await;
             absent_operations(ctx, &all_ops).await;
         }
@@ -179,11 +194,14 @@ pub async fn run(set: &SpecSet, client: &Client, opts: &RunOptions) -> Result<Ru
 /// Operations other versions document but this one does not must not be served.
 async fn absent_operations(ctx: &VersionCtx<'_>, all: &BTreeMap<String, (String, String)>) {
     for (id, (method, path)) in all.iter().filter(|(id, _)| !ctx.ops.contains_key(*id)) {
+        let case = format!("{}/{id}/absent/0", ctx.version);
+        if !ctx.wants(&case) {
+            continue;
+        }
         let filled = fill_path_placeholders(path);
         let headers = ctx.version_header.iter().cloned().collect();
         let req = Request { method: method.clone(), path: filled, query: vec![], headers, body: None, auth: Auth::Signed };
         ctx.recorder.count_request();
-        let case = format!("{}/{id}/absent/0", ctx.version);
         let label = format!("{id} is not part of version {}", ctx.version);
         match ctx.client.send(&req).await {
             Ok(resp) => {

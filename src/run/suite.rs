@@ -189,6 +189,9 @@ pub async fn run_suite(s: &Suite, ctx: &VersionCtx<'_>, unique: &mut dyn FnMut()
     if !applies(&s.versions, &ctx.version) {
         return;
     }
+    if ctx.case_filter.as_deref().is_some_and(|f| !f.contains(&format!("/suite/{}/", s.name))) {
+        return; // replaying another case
+    }
     let mut b = Bindings::new();
     for (k, v) in &s.vars {
         let v = match v {
@@ -201,6 +204,7 @@ pub async fn run_suite(s: &Suite, ctx: &VersionCtx<'_>, unique: &mut dyn FnMut()
         if !applies(&st.versions, &ctx.version) {
             continue;
         }
+        b.insert("unique".into(), Value::String(unique()));
         let items = st.for_each.clone().unwrap_or_else(|| vec![Value::Null]);
         for item in items {
             if st.for_each.is_some() {

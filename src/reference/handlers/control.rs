@@ -141,7 +141,12 @@ pub fn create_key(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
 }
 
 pub fn check_duplicate_name(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
-    let name = query_param(&ctx.query, "name")
+    // The spec types `name` as a plain string: an empty name is a name (and never taken).
+    let name = ctx
+        .query
+        .iter()
+        .find(|(k, _)| k == "name")
+        .map(|(_, v)| v.as_str())
         .ok_or_else(|| ApiError::validation("name: query parameter required"))?;
     Ok(Reply::ok(
         json!({"isDuplicateName": ctx.app.store.name_taken(name)}),
