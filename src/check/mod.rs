@@ -41,7 +41,11 @@ pub struct Failure {
 
 impl Failure {
     pub fn new(check: &str, expected: impl Into<String>, actual: impl Into<String>) -> Self {
-        Self { check: check.into(), expected: expected.into(), actual: actual.into() }
+        Self {
+            check: check.into(),
+            expected: expected.into(),
+            actual: actual.into(),
+        }
     }
 }
 
@@ -54,7 +58,11 @@ pub struct Selection {
 
 impl Selection {
     pub fn enabled(&self, id: &str) -> bool {
-        self.only.as_ref().map(|o| o.iter().any(|x| x == id)).unwrap_or(true) && !self.exclude.iter().any(|x| x == id)
+        self.only
+            .as_ref()
+            .map(|o| o.iter().any(|x| x == id))
+            .unwrap_or(true)
+            && !self.exclude.iter().any(|x| x == id)
     }
     pub fn validate(&self) -> Result<(), String> {
         for id in self.only.iter().flatten().chain(self.exclude.iter()) {

@@ -27,10 +27,20 @@ pub fn documented_statuses(op: &Value) -> Vec<u16> {
         .unwrap_or_default()
 }
 
-pub fn check_response(schemas: &SchemaSet, op: &Value, claim: Claim, resp: &Response, out: &mut Vec<Failure>) {
+pub fn check_response(
+    schemas: &SchemaSet,
+    op: &Value,
+    claim: Claim,
+    resp: &Response,
+    out: &mut Vec<Failure>,
+) {
     let status = resp.status;
     if status >= 500 {
-        out.push(Failure::new("not_a_server_error", "a status below 500", format!("{status}: {}", snippet(&resp.text))));
+        out.push(Failure::new(
+            "not_a_server_error",
+            "a status below 500",
+            format!("{status}: {}", snippet(&resp.text)),
+        ));
     }
     let documented = documented_statuses(op);
     let extra_ok = match claim {
@@ -38,53 +48,113 @@ pub fn check_response(schemas: &SchemaSet, op: &Value, claim: Claim, resp: &Resp
         _ => false,
     };
     if !documented.contains(&status) && !extra_ok && status < 500 {
-        out.push(Failure::new("status_code_conformance", format!("one of {documented:?}"), format!("{status}")));
+        out.push(Failure::new(
+            "status_code_conformance",
+            format!("one of {documented:?}"),
+            format!("{status}"),
+        ));
     }
     match claim {
-        Claim::Valid { expect_accept: true } if !(200..300).contains(&status) => {
-            out.push(Failure::new("positive_data_acceptance", "2xx for a request that satisfies the spec", format!("{status}: {}", snippet(&resp.text))))
-        }
-        Claim::Invalid if !(400..500).contains(&status) => {
-            out.push(Failure::new("negative_data_rejection", "4xx for a request that violates the spec", format!("{status}: {}", snippet(&resp.text))))
-        }
-        Claim::BadAuth if status != 401 => out.push(Failure::new("ignored_auth", "401 for a missing, wrong or stale signature", format!("{status}"))),
+        Claim::Valid {
+            expect_accept: true,
+        } if !(200..300).contains(&status) => out.push(Failure::new(
+            "positive_data_acceptance",
+            "2xx for a request that satisfies the spec",
+            format!("{status}: {}", snippet(&resp.text)),
+        )),
+        Claim::Invalid if !(400..500).contains(&status) => out.push(Failure::new(
+            "negative_data_rejection",
+            "4xx for a request that violates the spec",
+            format!("{status}: {}", snippet(&resp.text)),
+        )),
+        Claim::BadAuth if status != 401 => out.push(Failure::new(
+            "ignored_auth",
+            "401 for a missing, wrong or stale signature",
+            format!("{status}"),
+        )),
         _ => {}
     }
-    let Some(documented_resp) = op.pointer(&format!("/responses/{status}")) else { return };
+    let Some(documented_resp) = op.pointer(&format!("/responses/{status}")) else {
+        return;
+    };
     check_body(schemas, documented_resp, resp, out);
 }
 
 /// Content type, schema and shape of a body against the documented response.
-pub fn check_body(schemas: &SchemaSet, documented: &Value, resp: &Response, out: &mut Vec<Failure>) {
+pub fn check_body(
+    schemas: &SchemaSet,
+    documented: &Value,
+    resp: &Response,
+    out: &mut Vec<Failure>,
+) {
     let Some(schema) = documented.pointer("/content/application~1json/schema") else {
         if resp.status == 204 && !resp.text.is_empty() {
-            out.push(Failure::new("content_type_conformance", "no body for 204", format!("{} bytes", resp.text.len())));
+            out.push(Failure::new(
+                "content_type_conformance",
+                "no body for 204",
+                format!("{} bytes", resp.text.len()),
+            ));
         }
         return;
     };
     let ct = resp.content_type.as_deref().unwrap_or("");
     if !ct.to_ascii_lowercase().starts_with("application/json") {
-        out.push(Failure::new("content_type_conformance", "application/json", if ct.is_empty() { "no Content-Type".to_string() } else { ct.to_string() }));
+        out.push(Failure::new(
+            "content_type_conformance",
+            "application/json",
+            if ct.is_empty() {
+                "no Content-Type".to_string()
+            } else {
+                ct.to_string()
+            },
+        ));
     }
     let Some(body) = &resp.json else {
-        let why = if resp.truncated { "body exceeds the response size cap" } else { "body is not JSON" };
-        out.push(Failure::new("response_schema_conformance", "a JSON body", format!("{why}: {}", snippet(&resp.text))));
+        let why = if resp.truncated {
+            "body exceeds the response size cap"
+        } else {
+            "body is not JSON"
+        };
+        out.push(Failure::new(
+            "response_schema_conformance",
+            "a JSON body",
+            format!("{why}: {}", snippet(&resp.text)),
+        ));
         return;
     };
     match schemas.errors(schema, body) {
         Ok(errs) if errs.is_empty() => {}
-        Ok(errs) => out.push(Failure::new("response_schema_conformance", "a body valid against the documented schema", errs.join("; "))),
-        Err(e) => out.push(Failure::new("response_schema_conformance", "a compilable schema", e)),
+        Ok(errs) => out.push(Failure::new(
+            "response_schema_conformance",
+            "a body valid against the documented schema",
+            errs.join("; "),
+        )),
+        Err(e) => out.push(Failure::new(
+            "response_schema_conformance",
+            "a compilable schema",
+            e,
+        )),
     }
     let mut extra = Vec::new();
     undocumented_fields(schemas, schema, body, "", &mut extra, 0);
     if !extra.is_empty() {
-        out.push(Failure::new("version_shape", "only the fields this version documents", format!("undocumented field(s): {}", extra.join(", "))));
+        out.push(Failure::new(
+            "version_shape",
+            "only the fields this version documents",
+            format!("undocumented field(s): {}", extra.join(", ")),
+        ));
     }
 }
 
 /// Object keys the schema does not declare, as JSON pointers.
-pub fn undocumented_fields(schemas: &SchemaSet, schema: &Value, v: &Value, at: &str, out: &mut Vec<String>, depth: usize) {
+pub fn undocumented_fields(
+    schemas: &SchemaSet,
+    schema: &Value,
+    v: &Value,
+    at: &str,
+    out: &mut Vec<String>,
+    depth: usize,
+) {
     if depth > 16 {
         return;
     }
@@ -103,7 +173,9 @@ pub fn undocumented_fields(schemas: &SchemaSet, schema: &Value, v: &Value, at: &
     }
     match v {
         Value::Object(o) => {
-            let Some(props) = s.get("properties").and_then(Value::as_object) else { return };
+            let Some(props) = s.get("properties").and_then(Value::as_object) else {
+                return;
+            };
             for (k, x) in o {
                 let p = format!("{at}/{k}");
                 match props.get(k) {
@@ -173,20 +245,58 @@ mod tests {
 
     #[test]
     fn a_conforming_response_passes() {
-        assert!(checks_of(&resp(200, "application/json", r#"{"key":{"id":"a","v":1}}"#), Claim::Valid { expect_accept: true }).is_empty());
+        assert!(checks_of(
+            &resp(200, "application/json", r#"{"key":{"id":"a","v":1}}"#),
+            Claim::Valid {
+                expect_accept: true
+            }
+        )
+        .is_empty());
     }
 
     #[test]
     fn each_deviation_fires_its_check() {
-        let ok = Claim::Valid { expect_accept: true };
-        assert_eq!(checks_of(&resp(200, "application/json", r#"{"key":{"id":"a"}}"#), ok), ["response_schema_conformance"]);
-        assert_eq!(checks_of(&resp(200, "application/json", r#"{"key":{"id":"a","v":1,"x":0}}"#), ok), ["version_shape"]);
-        assert_eq!(checks_of(&resp(200, "text/plain", r#"{"key":{"id":"a","v":1}}"#), ok), ["content_type_conformance"]);
-        assert_eq!(checks_of(&resp(201, "application/json", "{}"), ok), ["status_code_conformance"]);
-        assert_eq!(checks_of(&resp(500, "application/json", "{}"), ok), ["not_a_server_error", "positive_data_acceptance"]);
-        assert_eq!(checks_of(&resp(200, "application/json", r#"{"key":{"id":"a","v":1}}"#), Claim::Invalid), ["negative_data_rejection"]);
-        assert_eq!(checks_of(&resp(404, "application/json", "{}"), Claim::BadAuth), ["ignored_auth"]);
+        let ok = Claim::Valid {
+            expect_accept: true,
+        };
+        assert_eq!(
+            checks_of(&resp(200, "application/json", r#"{"key":{"id":"a"}}"#), ok),
+            ["response_schema_conformance"]
+        );
+        assert_eq!(
+            checks_of(
+                &resp(200, "application/json", r#"{"key":{"id":"a","v":1,"x":0}}"#),
+                ok
+            ),
+            ["version_shape"]
+        );
+        assert_eq!(
+            checks_of(&resp(200, "text/plain", r#"{"key":{"id":"a","v":1}}"#), ok),
+            ["content_type_conformance"]
+        );
+        assert_eq!(
+            checks_of(&resp(201, "application/json", "{}"), ok),
+            ["status_code_conformance"]
+        );
+        assert_eq!(
+            checks_of(&resp(500, "application/json", "{}"), ok),
+            ["not_a_server_error", "positive_data_acceptance"]
+        );
+        assert_eq!(
+            checks_of(
+                &resp(200, "application/json", r#"{"key":{"id":"a","v":1}}"#),
+                Claim::Invalid
+            ),
+            ["negative_data_rejection"]
+        );
+        assert_eq!(
+            checks_of(&resp(404, "application/json", "{}"), Claim::BadAuth),
+            ["ignored_auth"]
+        );
         assert!(checks_of(&resp(401, "application/json", "{}"), Claim::BadAuth).is_empty());
-        assert_eq!(checks_of(&resp(200, "application/json", "not json"), ok), ["response_schema_conformance"]);
+        assert_eq!(
+            checks_of(&resp(200, "application/json", "not json"), ok),
+            ["response_schema_conformance"]
+        );
     }
 }

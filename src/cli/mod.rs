@@ -8,7 +8,11 @@ use crate::exit_codes;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "kmsconform", version, about = "Differential conformance harness for the SCP KMS OpenAPI (1.0-1.3)")]
+#[command(
+    name = "kmsconform",
+    version,
+    about = "Differential conformance harness for the SCP KMS OpenAPI (1.0-1.3)"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -50,7 +54,11 @@ pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { exit_codes::USAGE } else { exit_codes::OK };
+            let code = if e.use_stderr() {
+                exit_codes::USAGE
+            } else {
+                exit_codes::OK
+            };
             let _ = e.print();
             return code;
         }
@@ -75,7 +83,9 @@ pub fn main() -> i32 {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            e.downcast_ref::<CodedError>().map(|c| c.code).unwrap_or(exit_codes::USAGE)
+            e.downcast_ref::<CodedError>()
+                .map(|c| c.code)
+                .unwrap_or(exit_codes::USAGE)
         }
     }
 }

@@ -28,7 +28,12 @@ pub struct TargetArgs {
     pub access_key: Option<String>,
     #[arg(long, env = "SCP_SECRET_KEY", hide_env_values = true)]
     pub secret_key: Option<String>,
-    #[arg(long, env = "SCP_ACCOUNT_ID", default_value = "", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "SCP_ACCOUNT_ID",
+        default_value = "",
+        hide_env_values = true
+    )]
     pub account_id: String,
     /// Per-request timeout in seconds.
     #[arg(long, default_value_t = 10)]
@@ -71,7 +76,13 @@ pub struct RunArgs {
 }
 
 fn parse_faults(names: &[String]) -> anyhow::Result<Vec<Fault>> {
-    names.iter().map(|n| n.parse::<Fault>().map_err(|e| anyhow::anyhow!("{e} (see `kmsconform serve --list-faults`)"))).collect()
+    names
+        .iter()
+        .map(|n| {
+            n.parse::<Fault>()
+                .map_err(|e| anyhow::anyhow!("{e} (see `kmsconform serve --list-faults`)"))
+        })
+        .collect()
 }
 
 /// A running target: the embedded server (kept alive by the guard) or a URL.
@@ -88,44 +99,98 @@ pub async fn open_target(t: &TargetArgs) -> anyhow::Result<Target> {
         let mut cfg = reference::Config::default();
         cfg.faults = faults;
         let creds = cfg.credentials.clone();
-        let server = reference::spawn(cfg, "127.0.0.1:0".parse().expect("loopback address")).await.context("cannot start the embedded target")?;
-        let label = if t.faults.is_empty() { "embedded".to_string() } else { format!("embedded (faults: {})", t.faults.join(",")) };
+        let server = reference::spawn(cfg, "127.0.0.1:0".parse().expect("loopback address"))
+            .await
+            .context("cannot start the embedded target")?;
+        let label = if t.faults.is_empty() {
+            "embedded".to_string()
+        } else {
+            format!("embedded (faults: {})", t.faults.join(","))
+        };
         (server.base_url(), creds, Some(server), label)
     } else {
         if !faults.is_empty() {
             anyhow::bail!("--fault applies to the embedded target only");
         }
-        let url = reqwest::Url::parse(&t.target).map_err(|e| anyhow::anyhow!("--target '{}' is neither 'embedded' nor a URL: {e}", t.target))?;
+        let url = reqwest::Url::parse(&t.target).map_err(|e| {
+            anyhow::anyhow!(
+                "--target '{}' is neither 'embedded' nor a URL: {e}",
+                t.target
+            )
+        })?;
         if !matches!(url.scheme(), "http" | "https") {
-            anyhow::bail!("--target '{}': only http and https URLs are supported", t.target);
+            anyhow::bail!(
+                "--target '{}': only http and https URLs are supported",
+                t.target
+            );
         }
         let (Some(ak), Some(sk)) = (t.access_key.clone(), t.secret_key.clone()) else {
             anyhow::bail!("a URL target needs credentials: set SCP_ACCESS_KEY and SCP_SECRET_KEY (or --access-key/--secret-key)");
         };
-        let creds = Credentials { access_key: ak, secret_key: sk, account_id: t.account_id.clone() };
-        (t.target.trim_end_matches('/').to_string(), creds, None, t.target.clone())
+        let creds = Credentials {
+            access_key: ak,
+            secret_key: sk,
+            account_id: t.account_id.clone(),
+        };
+        (
+            t.target.trim_end_matches('/').to_string(),
+            creds,
+            None,
+            t.target.clone(),
+        )
     };
-    let wrong = Credentials { secret_key: format!("{}-wrong", creds.secret_key), ..creds.clone() };
-    let client = Client::new(&base, Arc::new(ScpSigner::new(creds)), Arc::new(ScpSigner::new(wrong)), timeout, 4 * 1024 * 1024)?;
-    Ok(Target { client, label, _server: server })
+    let wrong = Credentials {
+        secret_key: format!("{}-wrong", creds.secret_key),
+        ..creds.clone()
+    };
+    let client = Client::new(
+        &base,
+        Arc::new(ScpSigner::new(creds)),
+        Arc::new(ScpSigner::new(wrong)),
+        timeout,
+        4 * 1024 * 1024,
+    )?;
+    Ok(Target {
+        client,
+        label,
+        _server: server,
+    })
 }
 
 pub fn spec_dir(api: &str, given: &Option<PathBuf>) -> PathBuf {
-    given.clone().unwrap_or_else(|| PathBuf::from("specs").join(api))
+    given
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("specs").join(api))
 }
 
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
 }
 
 pub fn run_cmd(a: RunArgs, case_filter: Option<String>) -> Outcome {
     let set = SpecSet::load(&spec_dir(&a.api, &a.spec_dir))?;
-    let versions: Vec<String> = if a.versions == "all" { set.versions().map(String::from).collect() } else { a.versions.split(',').map(|s| s.trim().to_string()).collect() };
-    let selection = Selection { only: a.checks.clone(), exclude: a.exclude_checks.clone() };
+    let versions: Vec<String> = if a.versions == "all" {
+        set.versions().map(String::from).collect()
+    } else {
+        a.versions
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .collect()
+    };
+    let selection = Selection {
+        only: a.checks.clone(),
+        exclude: a.exclude_checks.clone(),
+    };
     selection.validate().map_err(|e| anyhow::anyhow!(e))?;
     let opts = RunOptions {
         spec_dir: set.dir.clone(),
-        suites_dir: a.suites_dir.clone().unwrap_or_else(|| PathBuf::from("suites").join(&a.api)),
+        suites_dir: a
+            .suites_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("suites").join(&a.api)),
         versions,
         suites: a.suites.clone(),
         selection,
@@ -144,17 +209,28 @@ pub fn run_cmd(a: RunArgs, case_filter: Option<String>) -> Outcome {
         }
         let outcome = match outcome {
             Ok(o) => o,
-            Err(RunError::Unreachable(m)) => return Err(CodedError { code: exit_codes::UNREACHABLE, message: format!("target unreachable: {m}") }.into()),
+            Err(RunError::Unreachable(m)) => {
+                return Err(CodedError {
+                    code: exit_codes::UNREACHABLE,
+                    message: format!("target unreachable: {m}"),
+                }
+                .into())
+            }
             Err(RunError::Config(m)) => return Err(anyhow::anyhow!(m)),
         };
         let report = Report::from_outcome(&outcome, &a.api, &target.label, a.cases);
         print!("{}", summary::render(&report));
         if let Some(dir) = &a.report_dir {
-            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
             super::spec_cmd::write_atomic(&dir.join("report.json"), report.to_json().as_bytes())?;
             println!("wrote {}", dir.join("report.json").display());
         }
-        Ok(if report.findings.is_empty() { exit_codes::OK } else { exit_codes::FINDINGS })
+        Ok(if report.findings.is_empty() {
+            exit_codes::OK
+        } else {
+            exit_codes::FINDINGS
+        })
     })
 }
 
@@ -163,7 +239,10 @@ fn progress_bar() -> Option<indicatif::ProgressBar> {
         return None;
     }
     let p = indicatif::ProgressBar::new_spinner();
-    p.set_style(indicatif::ProgressStyle::with_template("{spinner} {elapsed} {msg}").expect("static template"));
+    p.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {elapsed} {msg}")
+            .expect("static template"),
+    );
     p.enable_steady_tick(Duration::from_millis(120));
     Some(p)
 }
@@ -202,18 +281,37 @@ pub fn serve_cmd(a: ServeArgs) -> Outcome {
     cfg.faults = parse_faults(&a.faults)?;
     if a.enforce_sunset {
         let set = SpecSet::load(&spec_dir(&a.api, &a.spec_dir))?;
-        let not_before = set.registry.versions.iter().filter_map(|v| v.not_before_date().map(|d| (v.version.clone(), d))).collect();
-        cfg.sunset = Some(reference::Sunset { as_of: a.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive()), not_before });
+        let not_before = set
+            .registry
+            .versions
+            .iter()
+            .filter_map(|v| v.not_before_date().map(|d| (v.version.clone(), d)))
+            .collect();
+        cfg.sunset = Some(reference::Sunset {
+            as_of: a.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive()),
+            not_before,
+        });
     } else if a.as_of.is_some() {
         anyhow::bail!("--as-of needs --enforce-sunset");
     }
-    let addr: std::net::SocketAddr = format!("{}:{}", a.bind, a.port).parse().map_err(|e| anyhow::anyhow!("--bind/--port: {e}"))?;
+    let addr: std::net::SocketAddr = format!("{}:{}", a.bind, a.port)
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--bind/--port: {e}"))?;
     let rt = runtime()?;
     rt.block_on(async {
         let creds = cfg.credentials.clone();
-        let server = reference::spawn(cfg, addr).await.with_context(|| format!("cannot listen on {addr}"))?;
-        println!("SCP KMS reference target on {} (access key {}, secret key {}); Ctrl-C stops", server.base_url(), creds.access_key, creds.secret_key);
-        tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+        let server = reference::spawn(cfg, addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        println!(
+            "SCP KMS reference target on {} (access key {}, secret key {}); Ctrl-C stops",
+            server.base_url(),
+            creds.access_key,
+            creds.secret_key
+        );
+        tokio::signal::ctrl_c()
+            .await
+            .context("waiting for Ctrl-C")?;
         server.shutdown().await;
         Ok(exit_codes::OK)
     })

@@ -41,7 +41,15 @@ impl Report {
             .recorder
             .tallies()
             .into_iter()
-            .map(|((check, operation, version), Tally { passed, failed })| Count { check, operation, version, passed, failed })
+            .map(
+                |((check, operation, version), Tally { passed, failed })| Count {
+                    check,
+                    operation,
+                    version,
+                    passed,
+                    failed,
+                },
+            )
             .collect();
         Report {
             meta: RunMeta {

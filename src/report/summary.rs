@@ -14,14 +14,22 @@ pub fn render(r: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{:<28} {:>8} {:>8}", "check", "passed", "failed");
     for (check, (p, f)) in &by_check {
-        let _ = writeln!(out, "{check:<28} {p:>8} {f:>8}{}", if *f > 0 { "  ✗" } else { "" });
+        let _ = writeln!(
+            out,
+            "{check:<28} {p:>8} {f:>8}{}",
+            if *f > 0 { "  ✗" } else { "" }
+        );
     }
     let _ = writeln!(out);
     for f in r.findings.iter().take(50) {
         let _ = writeln!(out, "✗ [{}] {} {} — {}\n    expected: {}\n    actual:   {}\n    replay:   kmsconform replay --case {} --seed {}", f.id, f.version, f.operation, f.check, f.expected, f.actual, f.case, f.seed);
     }
     if r.findings.len() > 50 {
-        let _ = writeln!(out, "… {} more findings in report.json", r.findings.len() - 50);
+        let _ = writeln!(
+            out,
+            "… {} more findings in report.json",
+            r.findings.len() - 50
+        );
     }
     let secs = r.meta.duration_ms as f64 / 1000.0;
     let _ = writeln!(

@@ -63,14 +63,18 @@ impl Generation {
         if !path.exists() {
             return Ok(Self::default());
         }
-        let t = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let t = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         serde_json::from_str(&t).map_err(|e| format!("{}: {e}", path.display()))
     }
 
-    pub fn validate(&self, ctxs: &[(&str, &VersionCtx)]) -> Result<(), String> {
+    /// Every configured operation must exist in some version of the spec.
+    pub fn validate<T>(&self, all_ops: &BTreeMap<String, T>) -> Result<(), String> {
         for id in self.operations.keys() {
-            if !ctxs.iter().any(|(_, c)| c.ops.contains_key(id)) {
-                return Err(format!("generation.json configures '{id}', which no selected version documents"));
+            if !all_ops.contains_key(id) {
+                return Err(format!(
+                    "generation.json configures '{id}', which no version of the spec documents"
+                ));
             }
         }
         Ok(())
@@ -81,15 +85,39 @@ impl Generation {
         let mut names = Names::new(ctx.seed, &format!("{}/generated", ctx.version));
         let mut b = Bindings::new();
         for (i, st) in self.setup.iter().enumerate() {
-            if st.versions.as_ref().is_some_and(|v| !v.contains(&ctx.version)) {
+            if st
+                .versions
+                .as_ref()
+                .is_some_and(|v| !v.contains(&ctx.version))
+            {
                 continue;
             }
             b.insert("unique".into(), Value::String(names.next()));
             let case = format!("{}/setup/{}", ctx.version, i + 1);
-            let label = st.name.clone().unwrap_or_else(|| format!("setup step {}", i + 1));
+            let label = st
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("setup step {}", i + 1));
             if let Err(e) = run_step(st, ctx, &mut b, &case, &label).await {
-                let req = Request { method: "-".into(), path: "-".into(), query: vec![], headers: vec![], body: None, auth: Auth::Signed };
-                ctx.recorder.record(ctx.client, &ctx.version, "setup", &case, &label, &req, None, &[], vec![Failure::new("resource_availability", "setup succeeds", e)]);
+                let req = Request {
+                    method: "-".into(),
+                    path: "-".into(),
+                    query: vec![],
+                    headers: vec![],
+                    body: None,
+                    auth: Auth::Signed,
+                };
+                ctx.recorder.record(
+                    ctx.client,
+                    &ctx.version,
+                    "setup",
+                    &case,
+                    &label,
+                    &req,
+                    None,
+                    &[],
+                    vec![Failure::new("resource_availability", "setup succeeds", e)],
+                );
                 return;
             }
         }
@@ -105,26 +133,65 @@ impl Generation {
             cleanup: vec![],
         };
         let filter = ctx.case_filter.clone();
-        let jobs = ops.iter().enumerate().filter(|(_, op)| filter.as_deref().is_none_or(|f| f.contains(&format!("/{}/", op.operation_id)))).map(|(i, op)| {
-            let cfg = self.operations.get(&op.operation_id).unwrap_or(&default_cfg);
-            let names = Names::new(ctx.seed, &format!("{}/{}/{i}", ctx.version, op.operation_id));
-            run_operation(ctx, op, cfg, b.clone(), names)
-        });
-        futures::stream::iter(jobs).buffer_unordered(ctx.concurrency).collect::<Vec<()>>().await;
+        let jobs = ops
+            .iter()
+            .enumerate()
+            .filter(|(_, op)| {
+                filter
+                    .as_deref()
+                    .is_none_or(|f| f.contains(&format!("/{}/", op.operation_id)))
+            })
+            .map(|(i, op)| {
+                let cfg = self
+                    .operations
+                    .get(&op.operation_id)
+                    .unwrap_or(&default_cfg);
+                let names = Names::new(
+                    ctx.seed,
+                    &format!("{}/{}/{i}", ctx.version, op.operation_id),
+                );
+                run_operation(ctx, op, cfg, b.clone(), names)
+            });
+        futures::stream::iter(jobs)
+            .buffer_unordered(ctx.concurrency)
+            .collect::<Vec<()>>()
+            .await;
         let _ = names.next();
     }
 }
 
-async fn run_operation(ctx: &VersionCtx<'_>, op: &OperationSchema, cfg: &OperationConfig, mut b: Bindings, mut names: Names) {
+async fn run_operation(
+    ctx: &VersionCtx<'_>,
+    op: &OperationSchema,
+    cfg: &OperationConfig,
+    mut b: Bindings,
+    mut names: Names,
+) {
     let strategy = case::valid_request_strategy(op, ctx.doc);
-    let mut runner = case::runner(ctx.seed, &format!("{}/{}/valid", ctx.version, op.operation_id));
-    let claim = Claim::Valid { expect_accept: cfg.positive };
+    let mut runner = case::runner(
+        ctx.seed,
+        &format!("{}/{}/valid", ctx.version, op.operation_id),
+    );
+    let claim = Claim::Valid {
+        expect_accept: cfg.positive,
+    };
     let mut first: Option<GeneratedRequest> = None;
     let mut shrunk_once = false;
     for i in 0..ctx.cases {
-        let Ok(mut tree) = case::try_draw(&strategy, &mut runner) else { break };
+        let Ok(mut tree) = case::try_draw(&strategy, &mut runner) else {
+            break;
+        };
         let wanted = ctx.wants(&format!("{}/{}/valid/{i}", ctx.version, op.operation_id));
-        if wanted && !prepare(ctx, cfg, &mut b, &mut names, &format!("{}/{}/valid/{i}", ctx.version, op.operation_id)).await {
+        if wanted
+            && !prepare(
+                ctx,
+                cfg,
+                &mut b,
+                &mut names,
+                &format!("{}/{}/valid/{i}", ctx.version, op.operation_id),
+            )
+            .await
+        {
             return;
         }
         let unique: Vec<String> = cfg.unique.iter().map(|_| names.next()).collect();
@@ -137,9 +204,13 @@ async fn run_operation(ctx: &VersionCtx<'_>, op: &OperationSchema, cfg: &Operati
             }
             continue;
         }
-        let Some(req) = to_request(ctx, op, cfg, &b, &g, &unique, None) else { return };
+        let Some(req) = to_request(ctx, op, cfg, &b, &g, &unique, None) else {
+            return;
+        };
         let (failures, resp) = send(ctx, &op.operation_id, &req, claim).await;
-        let rejected = failures.iter().any(|f| f.check == "positive_data_acceptance");
+        let rejected = failures
+            .iter()
+            .any(|f| f.check == "positive_data_acceptance");
         if rejected && !shrunk_once {
             // Shrink: keep simplifying while the simpler request is still refused.
             shrunk_once = true;
@@ -149,7 +220,9 @@ async fn run_operation(ctx: &VersionCtx<'_>, op: &OperationSchema, cfg: &Operati
                     break;
                 }
                 let cand = tree.current();
-                let Some(creq) = to_request(ctx, op, cfg, &b, &cand, &unique, None) else { break };
+                let Some(creq) = to_request(ctx, op, cfg, &b, &cand, &unique, None) else {
+                    break;
+                };
                 let (cf, cr) = send(ctx, &op.operation_id, &creq, claim).await;
                 if cf.iter().any(|f| f.check == "positive_data_acceptance") {
                     best = (creq, cf, cr, cand.label.clone());
@@ -159,12 +232,39 @@ async fn run_operation(ctx: &VersionCtx<'_>, op: &OperationSchema, cfg: &Operati
             }
             let (r, f, resp, label) = best;
             let applied = applied_for(claim);
-            ctx.recorder.record(ctx.client, &ctx.version, &op.operation_id, &case_id, &format!("valid request (shrunk): {label}"), &r, resp.as_ref(), &applied, f);
+            ctx.recorder.record(
+                ctx.client,
+                &ctx.version,
+                &op.operation_id,
+                &case_id,
+                &format!("valid request (shrunk): {label}"),
+                &r,
+                resp.as_ref(),
+                &applied,
+                f,
+            );
         } else {
             let applied = applied_for(claim);
-            ctx.recorder.record(ctx.client, &ctx.version, &op.operation_id, &case_id, &format!("valid request: {}", g.label), &req, resp.as_ref(), &applied, failures);
+            ctx.recorder.record(
+                ctx.client,
+                &ctx.version,
+                &op.operation_id,
+                &case_id,
+                &format!("valid request: {}", g.label),
+                &req,
+                resp.as_ref(),
+                &applied,
+                failures,
+            );
         }
-        cleanup(ctx, cfg, &mut b, resp.as_ref().and_then(|r| r.json.as_ref()), &case_id).await;
+        cleanup(
+            ctx,
+            cfg,
+            &mut b,
+            resp.as_ref().and_then(|r| r.json.as_ref()),
+            &case_id,
+        )
+        .await;
         if first.is_none() {
             // The base for single-fault mutations: the simplest valid request.
             while tree.simplify() {}
@@ -174,38 +274,104 @@ async fn run_operation(ctx: &VersionCtx<'_>, op: &OperationSchema, cfg: &Operati
     let Some(base) = first else { return };
     let unique: Vec<String> = cfg.unique.iter().map(|_| names.next()).collect();
     let invalid = case::invalid_requests(op, ctx.doc, &base, ctx.schemas);
-    let needs_fresh = invalid.iter().enumerate().any(|(j, _)| ctx.wants(&format!("{}/{}/invalid/{j}", ctx.version, op.operation_id)))
+    let needs_fresh = invalid
+        .iter()
+        .enumerate()
+        .any(|(j, _)| ctx.wants(&format!("{}/{}/invalid/{j}", ctx.version, op.operation_id)))
         || (0..3).any(|k| ctx.wants(&format!("{}/{}/auth/{k}", ctx.version, op.operation_id)));
-    if needs_fresh && ctx.case_filter.is_some() && !prepare(ctx, cfg, &mut b, &mut names, &format!("{}/{}/invalid", ctx.version, op.operation_id)).await {
+    if needs_fresh
+        && ctx.case_filter.is_some()
+        && !prepare(
+            ctx,
+            cfg,
+            &mut b,
+            &mut names,
+            &format!("{}/{}/invalid", ctx.version, op.operation_id),
+        )
+        .await
+    {
         return;
     }
     for (j, g) in invalid.iter().enumerate() {
         if !ctx.wants(&format!("{}/{}/invalid/{j}", ctx.version, op.operation_id)) {
             continue;
         }
-        let Some(req) = to_request(ctx, op, cfg, &b, g, &unique, Some(&base)) else { continue };
+        let Some(req) = to_request(ctx, op, cfg, &b, g, &unique, Some(&base)) else {
+            continue;
+        };
         let case_id = format!("{}/{}/invalid/{j}", ctx.version, op.operation_id);
         let (f, resp) = send(ctx, &op.operation_id, &req, Claim::Invalid).await;
-        ctx.recorder.record(ctx.client, &ctx.version, &op.operation_id, &case_id, &format!("invalid request: {}", g.label), &req, resp.as_ref(), &applied_for(Claim::Invalid), f);
-        cleanup(ctx, cfg, &mut b, resp.as_ref().filter(|r| r.status < 300).and_then(|r| r.json.as_ref()), &case_id).await;
+        ctx.recorder.record(
+            ctx.client,
+            &ctx.version,
+            &op.operation_id,
+            &case_id,
+            &format!("invalid request: {}", g.label),
+            &req,
+            resp.as_ref(),
+            &applied_for(Claim::Invalid),
+            f,
+        );
+        cleanup(
+            ctx,
+            cfg,
+            &mut b,
+            resp.as_ref()
+                .filter(|r| r.status < 300)
+                .and_then(|r| r.json.as_ref()),
+            &case_id,
+        )
+        .await;
     }
-    for (k, auth) in [Auth::Unsigned, Auth::WrongSignature, Auth::StaleTimestamp].into_iter().enumerate() {
+    for (k, auth) in [Auth::Unsigned, Auth::WrongSignature, Auth::StaleTimestamp]
+        .into_iter()
+        .enumerate()
+    {
         let case_id = format!("{}/{}/auth/{k}", ctx.version, op.operation_id);
         if !ctx.wants(&case_id) {
             continue;
         }
-        let Some(mut req) = to_request(ctx, op, cfg, &b, &base, &unique, None) else { continue };
+        let Some(mut req) = to_request(ctx, op, cfg, &b, &base, &unique, None) else {
+            continue;
+        };
         req.auth = auth;
         let (f, resp) = send(ctx, &op.operation_id, &req, Claim::BadAuth).await;
-        ctx.recorder.record(ctx.client, &ctx.version, &op.operation_id, &case_id, &format!("{auth:?} request"), &req, resp.as_ref(), &applied_for(Claim::BadAuth), f);
-        cleanup(ctx, cfg, &mut b, resp.as_ref().filter(|r| r.status < 300).and_then(|r| r.json.as_ref()), &case_id).await;
+        ctx.recorder.record(
+            ctx.client,
+            &ctx.version,
+            &op.operation_id,
+            &case_id,
+            &format!("{auth:?} request"),
+            &req,
+            resp.as_ref(),
+            &applied_for(Claim::BadAuth),
+            f,
+        );
+        cleanup(
+            ctx,
+            cfg,
+            &mut b,
+            resp.as_ref()
+                .filter(|r| r.status < 300)
+                .and_then(|r| r.json.as_ref()),
+            &case_id,
+        )
+        .await;
     }
 }
 
 fn applied_for(claim: Claim) -> Vec<&'static str> {
-    let mut a = vec!["not_a_server_error", "status_code_conformance", "content_type_conformance", "response_schema_conformance", "version_shape"];
+    let mut a = vec![
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_schema_conformance",
+        "version_shape",
+    ];
     match claim {
-        Claim::Valid { expect_accept: true } => a.push("positive_data_acceptance"),
+        Claim::Valid {
+            expect_accept: true,
+        } => a.push("positive_data_acceptance"),
         Claim::Invalid => a.push("negative_data_rejection"),
         Claim::BadAuth => a.push("ignored_auth"),
         _ => {}
@@ -214,17 +380,32 @@ fn applied_for(claim: Claim) -> Vec<&'static str> {
 }
 
 /// Run the operation's `fresh` steps; false when they fail (recorded by the step itself).
-async fn prepare(ctx: &VersionCtx<'_>, cfg: &OperationConfig, b: &mut Bindings, names: &mut Names, case: &str) -> bool {
+async fn prepare(
+    ctx: &VersionCtx<'_>,
+    cfg: &OperationConfig,
+    b: &mut Bindings,
+    names: &mut Names,
+    case: &str,
+) -> bool {
     for (i, st) in cfg.fresh.iter().enumerate() {
         b.insert("unique".into(), Value::String(names.next()));
-        if run_step(st, ctx, b, &format!("{case}/fresh/{i}"), "fresh resource").await.is_err() {
+        if run_step(st, ctx, b, &format!("{case}/fresh/{i}"), "fresh resource")
+            .await
+            .is_err()
+        {
             return false;
         }
     }
     true
 }
 
-async fn cleanup(ctx: &VersionCtx<'_>, cfg: &OperationConfig, b: &mut Bindings, body: Option<&Value>, case: &str) {
+async fn cleanup(
+    ctx: &VersionCtx<'_>,
+    cfg: &OperationConfig,
+    b: &mut Bindings,
+    body: Option<&Value>,
+    case: &str,
+) {
     let Some(body) = body else { return };
     if cfg.cleanup.is_empty() {
         return;
@@ -244,7 +425,15 @@ async fn cleanup(ctx: &VersionCtx<'_>, cfg: &OperationConfig, b: &mut Bindings, 
 
 /// `base`: for a mutated request, the valid request it came from; a unique field the
 /// mutation changed keeps its (invalid) value.
-fn to_request(ctx: &VersionCtx, op: &OperationSchema, cfg: &OperationConfig, b: &Bindings, g: &GeneratedRequest, unique: &[String], base: Option<&GeneratedRequest>) -> Option<Request> {
+fn to_request(
+    ctx: &VersionCtx,
+    op: &OperationSchema,
+    cfg: &OperationConfig,
+    b: &Bindings,
+    g: &GeneratedRequest,
+    unique: &[String],
+    base: Option<&GeneratedRequest>,
+) -> Option<Request> {
     let mut path = op.path.clone();
     for (name, generated) in &g.path_params {
         let v = match cfg.path.get(name) {
@@ -256,7 +445,10 @@ fn to_request(ctx: &VersionCtx, op: &OperationSchema, cfg: &OperationConfig, b: 
     let mut body = g.body.clone();
     if let Some(body) = body.as_mut() {
         for (ptr, u) in cfg.unique.iter().zip(unique) {
-            let mutated = base.is_some_and(|bs| bs.body.as_ref().and_then(|x| x.pointer(ptr)) != Some(&*body).and_then(|x| x.pointer(ptr)));
+            let mutated = base.is_some_and(|bs| {
+                bs.body.as_ref().and_then(|x| x.pointer(ptr))
+                    != Some(&*body).and_then(|x| x.pointer(ptr))
+            });
             if mutated {
                 continue;
             }
@@ -282,8 +474,15 @@ fn to_request(ctx: &VersionCtx, op: &OperationSchema, cfg: &OperationConfig, b: 
     })
 }
 
-async fn send(ctx: &VersionCtx<'_>, op_id: &str, req: &Request, claim: Claim) -> (Vec<Failure>, Option<crate::target::http::Response>) {
-    let Some((_, _, op)) = ctx.ops.get(op_id) else { return (vec![], None) };
+async fn send(
+    ctx: &VersionCtx<'_>,
+    op_id: &str,
+    req: &Request,
+    claim: Claim,
+) -> (Vec<Failure>, Option<crate::target::http::Response>) {
+    let Some((_, _, op)) = ctx.ops.get(op_id) else {
+        return (vec![], None);
+    };
     ctx.recorder.count_request();
     match ctx.client.send(req).await {
         Ok(resp) => {
@@ -291,6 +490,13 @@ async fn send(ctx: &VersionCtx<'_>, op_id: &str, req: &Request, claim: Claim) ->
             crate::check::response::check_response(ctx.schemas, op, claim, &resp, &mut f);
             (f, Some(resp))
         }
-        Err(e) => (vec![Failure::new("not_a_server_error", "a response", e.to_string())], None),
+        Err(e) => (
+            vec![Failure::new(
+                "not_a_server_error",
+                "a response",
+                e.to_string(),
+            )],
+            None,
+        ),
     }
 }

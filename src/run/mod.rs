@@ -73,13 +73,21 @@ pub enum RunError {
 /// The version header and its value for a version's document.
 pub fn version_header(doc: &Value) -> Option<(String, String)> {
     let p = doc.pointer("/components/parameters/ApiVersion")?;
-    Some((p.get("name")?.as_str()?.to_string(), p.pointer("/schema/const")?.as_str()?.to_string()))
+    Some((
+        p.get("name")?.as_str()?.to_string(),
+        p.pointer("/schema/const")?.as_str()?.to_string(),
+    ))
 }
 
 pub fn secret_fields(doc: &Value) -> Vec<String> {
     doc.pointer("/x-kmsconform-normalize/secret")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -92,7 +100,11 @@ pub struct Names {
 
 impl Names {
     pub fn new(seed: u64, scope: &str) -> Self {
-        Self { seed, n: 0, scope: scope.into() }
+        Self {
+            seed,
+            n: 0,
+            scope: scope.into(),
+        }
     }
     pub fn next(&mut self) -> String {
         use sha2::{Digest, Sha256};
@@ -106,19 +118,33 @@ impl Names {
     }
 }
 
-pub async fn run(set: &SpecSet, client: &Client, opts: &RunOptions, progress: Option<&indicatif::ProgressBar>) -> Result<RunOutcome, RunError> {
+pub async fn run(
+    set: &SpecSet,
+    client: &Client,
+    opts: &RunOptions,
+    progress: Option<&indicatif::ProgressBar>,
+) -> Result<RunOutcome, RunError> {
     let started = Instant::now();
     for v in &opts.versions {
         if !set.docs.contains_key(v) {
-            return Err(RunError::Config(format!("version {v} is not in {} (have: {})", set.dir.display(), set.versions().collect::<Vec<_>>().join(", "))));
+            return Err(RunError::Config(format!(
+                "version {v} is not in {} (have: {})",
+                set.dir.display(),
+                set.versions().collect::<Vec<_>>().join(", ")
+            )));
         }
     }
-    let suites = suite::load_dir(&opts.suites_dir).map_err(|e| RunError::Config(format!("{e:#}")))?;
-    let generation = generation::Generation::load(&opts.suites_dir.join("generation.json")).map_err(RunError::Config)?;
+    let suites =
+        suite::load_dir(&opts.suites_dir).map_err(|e| RunError::Config(format!("{e:#}")))?;
+    let generation = generation::Generation::load(&opts.suites_dir.join("generation.json"))
+        .map_err(RunError::Config)?;
     for s in &opts.suites {
         if s != "generated" && !suites.iter().any(|x| &x.name == s) {
             let names: Vec<&str> = suites.iter().map(|x| x.name.as_str()).collect();
-            return Err(RunError::Config(format!("unknown suite '{s}' (have: generated, {})", names.join(", "))));
+            return Err(RunError::Config(format!(
+                "unknown suite '{s}' (have: generated, {})",
+                names.join(", ")
+            )));
         }
     }
     let wanted = |name: &str| opts.suites.is_empty() || opts.suites.iter().any(|s| s == name);
@@ -126,18 +152,33 @@ pub async fn run(set: &SpecSet, client: &Client, opts: &RunOptions, progress: Op
     let recorder = Recorder::new(opts.seed, opts.selection.clone(), secret_fields(latest));
 
     // Reachability first: a target that does not answer is not a conformance finding.
-    let probe = Request { method: "GET".into(), path: "/".into(), query: vec![], headers: vec![], body: None, auth: Auth::Signed };
+    let probe = Request {
+        method: "GET".into(),
+        path: "/".into(),
+        query: vec![],
+        headers: vec![],
+        body: None,
+        auth: Auth::Signed,
+    };
     if let Err(e) = client.send(&probe).await {
         if e.is_connect() || matches!(e, crate::target::http::Transport::Timeout(_)) {
             return Err(RunError::Unreachable(e.to_string()));
         }
     }
 
-    let schema_sets: BTreeMap<&String, SchemaSet> = set.docs.iter().map(|(v, d)| (v, SchemaSet::new(d))).collect();
+    let schema_sets: BTreeMap<&String, SchemaSet> = set
+        .docs
+        .iter()
+        .map(|(v, d)| (v, SchemaSet::new(d)))
+        .collect();
     let all_ops: BTreeMap<String, (String, String)> = set
         .docs
         .values()
-        .flat_map(|d| crate::spec::changes::operations(d).into_iter().map(|(id, (m, p, _))| (id, (m, p))))
+        .flat_map(|d| {
+            crate::spec::changes::operations(d)
+                .into_iter()
+                .map(|(id, (m, p, _))| (id, (m, p)))
+        })
         .collect();
     let ctxs: Vec<VersionCtx> = opts
         .versions
@@ -163,21 +204,33 @@ pub async fn run(set: &SpecSet, client: &Client, opts: &RunOptions, progress: Op
     for s in &suites {
         suite::validate_against(s, &pairs).map_err(|e| RunError::Config(e.to_string()))?;
     }
-    generation.validate(&pairs).map_err(RunError::Config)?;
+    generation.validate(&all_ops).map_err(RunError::Config)?;
 
     let mut suites_run = Vec::new();
     if wanted("generated") {
         suites_run.push("generated".to_string());
     }
-    suites_run.extend(suites.iter().filter(|s| wanted(&s.name)).map(|s| s.name.clone()));
+    suites_run.extend(
+        suites
+            .iter()
+            .filter(|s| wanted(&s.name))
+            .map(|s| s.name.clone()),
+    );
 
     // Versions run one after another (they share the target's state); inside a version,
     // cases run concurrently.
     for ctx in &ctxs {
         if let Some(p) = progress {
-            p.set_message(format!("version {}: {} requests so far", ctx.version, recorder.requests()));
+            p.set_message(format!(
+                "version {}: {} requests so far",
+                ctx.version,
+                recorder.requests()
+            ));
         }
-        let replaying_suite = ctx.case_filter.as_deref().is_some_and(|f| f.contains("/suite/"));
+        let replaying_suite = ctx
+            .case_filter
+            .as_deref()
+            .is_some_and(|f| f.contains("/suite/"));
         if wanted("generated") && !replaying_suite {
             generation.run(ctx).await;
             absent_operations(ctx, &all_ops).await;
@@ -188,7 +241,12 @@ pub async fn run(set: &SpecSet, client: &Client, opts: &RunOptions, progress: Op
             suite::run_suite(s, ctx, &mut unique).await;
         }
     }
-    Ok(RunOutcome { recorder, elapsed: started.elapsed(), versions: opts.versions.clone(), suites_run })
+    Ok(RunOutcome {
+        recorder,
+        elapsed: started.elapsed(),
+        versions: opts.versions.clone(),
+        suites_run,
+    })
 }
 
 /// Operations other versions document but this one does not must not be served.
@@ -200,21 +258,60 @@ async fn absent_operations(ctx: &VersionCtx<'_>, all: &BTreeMap<String, (String,
         }
         let filled = fill_path_placeholders(path);
         let headers = ctx.version_header.iter().cloned().collect();
-        let req = Request { method: method.clone(), path: filled, query: vec![], headers, body: None, auth: Auth::Signed };
+        let req = Request {
+            method: method.clone(),
+            path: filled,
+            query: vec![],
+            headers,
+            body: None,
+            auth: Auth::Signed,
+        };
         ctx.recorder.count_request();
         let label = format!("{id} is not part of version {}", ctx.version);
         match ctx.client.send(&req).await {
             Ok(resp) => {
                 let mut f = Vec::new();
                 if resp.status != 404 {
-                    f.push(Failure::new("version_shape", format!("404: {id} does not exist in {}", ctx.version), format!("{}", resp.status)));
+                    f.push(Failure::new(
+                        "version_shape",
+                        format!("404: {id} does not exist in {}", ctx.version),
+                        format!("{}", resp.status),
+                    ));
                 }
                 if resp.status >= 500 {
-                    f.push(Failure::new("not_a_server_error", "a status below 500", format!("{}", resp.status)));
+                    f.push(Failure::new(
+                        "not_a_server_error",
+                        "a status below 500",
+                        format!("{}", resp.status),
+                    ));
                 }
-                ctx.recorder.record(ctx.client, &ctx.version, id, &case, &label, &req, Some(&resp), &["version_shape", "not_a_server_error"], f);
+                ctx.recorder.record(
+                    ctx.client,
+                    &ctx.version,
+                    id,
+                    &case,
+                    &label,
+                    &req,
+                    Some(&resp),
+                    &["version_shape", "not_a_server_error"],
+                    f,
+                );
             }
-            Err(e) => ctx.recorder.record(ctx.client, &ctx.version, id, &case, &label, &req, None, &[], vec![Failure::new("not_a_server_error", "a response", e.to_string())]),
+            Err(e) => ctx.recorder.record(
+                ctx.client,
+                &ctx.version,
+                id,
+                &case,
+                &label,
+                &req,
+                None,
+                &[],
+                vec![Failure::new(
+                    "not_a_server_error",
+                    "a response",
+                    e.to_string(),
+                )],
+            ),
         }
     }
 }

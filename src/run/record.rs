@@ -55,7 +55,14 @@ pub struct Recorder {
 
 impl Recorder {
     pub fn new(seed: u64, selection: Selection, secret_fields: Vec<String>) -> Self {
-        Self { seed, selection, secret_fields, findings: Default::default(), tallies: Default::default(), requests: AtomicU64::new(0) }
+        Self {
+            seed,
+            selection,
+            secret_fields,
+            findings: Default::default(),
+            tallies: Default::default(),
+            requests: AtomicU64::new(0),
+        }
     }
 
     pub fn count_request(&self) {
@@ -79,11 +86,16 @@ impl Recorder {
         applied: &[&str],
         failures: Vec<Failure>,
     ) {
-        let failures: Vec<Failure> = failures.into_iter().filter(|f| self.selection.enabled(&f.check)).collect();
+        let failures: Vec<Failure> = failures
+            .into_iter()
+            .filter(|f| self.selection.enabled(&f.check))
+            .collect();
         {
             let mut t = self.tallies.lock();
             for c in applied.iter().filter(|c| self.selection.enabled(c)) {
-                let e = t.entry((c.to_string(), operation.to_string(), version.to_string())).or_default();
+                let e = t
+                    .entry((c.to_string(), operation.to_string(), version.to_string()))
+                    .or_default();
                 if failures.iter().any(|f| f.check == *c) {
                     e.failed += 1;
                 } else {
@@ -92,7 +104,9 @@ impl Recorder {
             }
             for f in &failures {
                 if !applied.contains(&f.check.as_str()) {
-                    t.entry((f.check.clone(), operation.to_string(), version.to_string())).or_default().failed += 1;
+                    t.entry((f.check.clone(), operation.to_string(), version.to_string()))
+                        .or_default()
+                        .failed += 1;
                 }
             }
         }
@@ -104,7 +118,9 @@ impl Recorder {
         let mut out = self.findings.lock();
         for f in failures {
             let kind = case.split('/').nth(2).unwrap_or("");
-            let fp = hex::encode(&Sha256::digest(format!("{}|{operation}|{version}|{kind}|{label}", f.check))[..8]);
+            let fp = hex::encode(
+                &Sha256::digest(format!("{}|{operation}|{version}|{kind}|{label}", f.check))[..8],
+            );
             out.push(Finding {
                 id: fp,
                 title: format!("{} failed on {operation} ({version}): {label}", f.check),
@@ -124,7 +140,14 @@ impl Recorder {
 
     pub fn findings(&self) -> Vec<Finding> {
         let mut f = self.findings.lock().clone();
-        f.sort_by(|a, b| (&a.version, &a.operation, &a.check, &a.case).cmp(&(&b.version, &b.operation, &b.check, &b.case)));
+        f.sort_by(|a, b| {
+            (&a.version, &a.operation, &a.check, &a.case).cmp(&(
+                &b.version,
+                &b.operation,
+                &b.check,
+                &b.case,
+            ))
+        });
         f
     }
 
@@ -137,7 +160,13 @@ impl Recorder {
             Body::Json(v) => redact_value(v, &self.secret_fields),
             Body::Raw(s) => Value::String(s.chars().take(512).collect()),
         });
-        RedactedRequest { method: req.method.to_uppercase(), url: client.url(req), auth: req.auth, headers: req.headers.clone(), body }
+        RedactedRequest {
+            method: req.method.to_uppercase(),
+            url: client.url(req),
+            auth: req.auth,
+            headers: req.headers.clone(),
+            body,
+        }
     }
 
     /// Secret field values quoted in a message (`"plaintext":"..."`) are blanked.
@@ -148,7 +177,10 @@ impl Recorder {
             let mut from = 0;
             while let Some(i) = out[from..].find(&pat) {
                 let start = from + i + pat.len();
-                let end = out[start..].find('"').map(|j| start + j).unwrap_or(out.len());
+                let end = out[start..]
+                    .find('"')
+                    .map(|j| start + j)
+                    .unwrap_or(out.len());
                 out.replace_range(start..end, REDACTED);
                 from = start + REDACTED.len();
             }
@@ -162,7 +194,11 @@ pub fn redact_value(v: &Value, secret: &[String]) -> Value {
         Value::Object(o) => Value::Object(
             o.iter()
                 .map(|(k, x)| {
-                    let red = if secret.iter().any(|s| s == k) && x.is_string() { Value::String(REDACTED.into()) } else { redact_value(x, secret) };
+                    let red = if secret.iter().any(|s| s == k) && x.is_string() {
+                        Value::String(REDACTED.into())
+                    } else {
+                        redact_value(x, secret)
+                    };
                     (k.clone(), red)
                 })
                 .collect(),
@@ -176,7 +212,13 @@ pub fn redact_value(v: &Value, secret: &[String]) -> Value {
 /// references, to be computed at paste time.
 pub fn curl_line(r: &RedactedRequest, auth_headers: &[String]) -> String {
     let q = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
-    let mut parts = vec!["curl".to_string(), "-sS".into(), "-X".into(), r.method.clone(), q(&r.url)];
+    let mut parts = vec![
+        "curl".to_string(),
+        "-sS".into(),
+        "-X".into(),
+        r.method.clone(),
+        q(&r.url),
+    ];
     if r.auth != Auth::Unsigned {
         for h in auth_headers {
             parts.push("-H".into());

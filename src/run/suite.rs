@@ -133,15 +133,23 @@ pub fn load_dir(dir: &Path) -> anyhow::Result<Vec<Suite>> {
         .map_err(|e| anyhow::anyhow!("cannot read suites directory {}: {e}", dir.display()))?
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json") && p.file_name().is_some_and(|n| n != "generation.json"))
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "json")
+                && p.file_name().is_some_and(|n| n != "generation.json")
+        })
         .collect();
     entries.sort();
     for p in entries {
-        let text = std::fs::read_to_string(&p).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", p.display()))?;
-        let s: Suite = serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: not a suite: {e}", p.display()))?;
+        let text = std::fs::read_to_string(&p)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", p.display()))?;
+        let s: Suite = serde_json::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("{}: not a suite: {e}", p.display()))?;
         for (i, st) in s.steps.iter().enumerate() {
             let what = format!("{}: step {}", p.display(), i + 1);
-            let kinds = [st.call.is_some(), st.raw.is_some(), st.paginate.is_some()].iter().filter(|x| **x).count();
+            let kinds = [st.call.is_some(), st.raw.is_some(), st.paginate.is_some()]
+                .iter()
+                .filter(|x| **x)
+                .count();
             if kinds != 1 {
                 anyhow::bail!("{what}: needs exactly one of call, raw, paginate");
             }
@@ -160,7 +168,9 @@ pub fn load_dir(dir: &Path) -> anyhow::Result<Vec<Suite>> {
 }
 
 fn applies(list: &Option<Vec<String>>, version: &str) -> bool {
-    list.as_ref().map(|l| l.iter().any(|v| v == version)).unwrap_or(true)
+    list.as_ref()
+        .map(|l| l.iter().any(|v| v == version))
+        .unwrap_or(true)
 }
 
 /// Validate that every step's operation exists in the versions it runs on.
@@ -176,7 +186,11 @@ pub fn validate_against(s: &Suite, ctx_versions: &[(&str, &VersionCtx)]) -> anyh
             let op = st.call.as_ref().or(st.paginate.as_ref().map(|p| &p.call));
             if let Some(op) = op {
                 if !ctx.ops.contains_key(op) {
-                    anyhow::bail!("suite '{}' step {}: operation '{op}' is not in version {v}'s spec", s.name, i + 1);
+                    anyhow::bail!(
+                        "suite '{}' step {}: operation '{op}' is not in version {v}'s spec",
+                        s.name,
+                        i + 1
+                    );
                 }
             }
         }
@@ -189,13 +203,19 @@ pub async fn run_suite(s: &Suite, ctx: &VersionCtx<'_>, unique: &mut dyn FnMut()
     if !applies(&s.versions, &ctx.version) {
         return;
     }
-    if ctx.case_filter.as_deref().is_some_and(|f| !f.contains(&format!("/suite/{}/", s.name))) {
+    if ctx
+        .case_filter
+        .as_deref()
+        .is_some_and(|f| !f.contains(&format!("/suite/{}/", s.name)))
+    {
         return; // replaying another case
     }
     let mut b = Bindings::new();
     for (k, v) in &s.vars {
         let v = match v {
-            Value::String(x) if x.contains("{{unique}}") => Value::String(x.replace("{{unique}}", &unique())),
+            Value::String(x) if x.contains("{{unique}}") => {
+                Value::String(x.replace("{{unique}}", &unique()))
+            }
             other => other.clone(),
         };
         b.insert(k.clone(), v);
@@ -211,27 +231,56 @@ pub async fn run_suite(s: &Suite, ctx: &VersionCtx<'_>, unique: &mut dyn FnMut()
                 b.insert("item".into(), item);
             }
             let case = format!("{}/suite/{}/{}", ctx.version, s.name, i + 1);
-            let label = st.name.clone().unwrap_or_else(|| format!("{} step {}", s.name, i + 1));
+            let label = st
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("{} step {}", s.name, i + 1));
             if let Some(p) = &st.paginate {
                 paginate(p, st, ctx, &b, &case, &label).await;
                 continue;
             }
             if let Err(e) = run_step(st, ctx, &mut b, &case, &label).await {
                 // A broken binding stops the suite on this version: later steps depend on it.
-                let req = Request { method: "-".into(), path: "-".into(), query: vec![], headers: vec![], body: None, auth: Auth::Signed };
+                let req = Request {
+                    method: "-".into(),
+                    path: "-".into(),
+                    query: vec![],
+                    headers: vec![],
+                    body: None,
+                    auth: Auth::Signed,
+                };
                 let op = st.call.clone().unwrap_or_else(|| "-".into());
                 let check = st.check.clone().unwrap_or_else(|| "persistence".into());
-                ctx.recorder.record(ctx.client, &ctx.version, &op, &case, &label, &req, None, &[], vec![Failure::new(&check, "the suite can continue", e)]);
+                ctx.recorder.record(
+                    ctx.client,
+                    &ctx.version,
+                    &op,
+                    &case,
+                    &label,
+                    &req,
+                    None,
+                    &[],
+                    vec![Failure::new(&check, "the suite can continue", e)],
+                );
                 return;
             }
         }
     }
 }
 
-fn build_request(st: &Step, ctx: &VersionCtx, b: &Bindings, op_id: Option<&str>, extra_query: &[(String, String)]) -> Result<Request, String> {
+fn build_request(
+    st: &Step,
+    ctx: &VersionCtx,
+    b: &Bindings,
+    op_id: Option<&str>,
+    extra_query: &[(String, String)],
+) -> Result<Request, String> {
     let (method, mut path) = match (op_id, &st.raw) {
         (Some(op), _) => {
-            let (m, p, _) = ctx.ops.get(op).ok_or_else(|| format!("operation '{op}' not in version {}", ctx.version))?;
+            let (m, p, _) = ctx
+                .ops
+                .get(op)
+                .ok_or_else(|| format!("operation '{op}' not in version {}", ctx.version))?;
             (m.clone(), p.clone())
         }
         (None, Some(r)) => (r.method.clone(), r.path.clone()),
@@ -254,25 +303,61 @@ fn build_request(st: &Step, ctx: &VersionCtx, b: &Bindings, op_id: Option<&str>,
     query.extend(extra_query.iter().cloned());
     let mut headers = Vec::new();
     if let Some((h, v)) = &ctx.version_header {
-        headers.push((h.clone(), st.version_header.clone().unwrap_or_else(|| v.clone())));
+        headers.push((
+            h.clone(),
+            st.version_header.clone().unwrap_or_else(|| v.clone()),
+        ));
     }
     let body = match (&st.body, &st.raw_body) {
         (Some(v), _) => Some(Body::Json(render(v, b)?)),
         (None, Some(r)) => Some(Body::Raw(text(&render_str(r, b)?))),
         _ => None,
     };
-    Ok(Request { method, path, query, headers, body, auth: st.auth })
+    Ok(Request {
+        method,
+        path,
+        query,
+        headers,
+        body,
+        auth: st.auth,
+    })
 }
 
-pub async fn run_step(st: &Step, ctx: &VersionCtx<'_>, b: &mut Bindings, case: &str, label: &str) -> Result<(), String> {
+pub async fn run_step(
+    st: &Step,
+    ctx: &VersionCtx<'_>,
+    b: &mut Bindings,
+    case: &str,
+    label: &str,
+) -> Result<(), String> {
     let op_id = st.call.as_deref();
     let req = build_request(st, ctx, b, op_id, &[])?;
-    let op_name = op_id.map(String::from).unwrap_or_else(|| format!("{} {}", req.method.to_uppercase(), st.raw.as_ref().map(|r| r.path.clone()).unwrap_or_default()));
+    let op_name = op_id.map(String::from).unwrap_or_else(|| {
+        format!(
+            "{} {}",
+            req.method.to_uppercase(),
+            st.raw.as_ref().map(|r| r.path.clone()).unwrap_or_default()
+        )
+    });
     ctx.recorder.count_request();
     let resp = match ctx.client.send(&req).await {
         Ok(r) => r,
         Err(e) => {
-            ctx.recorder.record(ctx.client, &ctx.version, &op_name, case, label, &req, None, &["not_a_server_error"], vec![Failure::new("not_a_server_error", "a response", e.to_string())]);
+            ctx.recorder.record(
+                ctx.client,
+                &ctx.version,
+                &op_name,
+                case,
+                label,
+                &req,
+                None,
+                &["not_a_server_error"],
+                vec![Failure::new(
+                    "not_a_server_error",
+                    "a response",
+                    e.to_string(),
+                )],
+            );
             return Err(format!("no response: {e}"));
         }
     };
@@ -281,43 +366,95 @@ pub async fn run_step(st: &Step, ctx: &VersionCtx<'_>, b: &mut Bindings, case: &
     // Generic checks on every documented exchange; a tampered signature may answer 401 and
     // an unknown version 406 beyond the documented statuses.
     if let Some((_, _, op)) = op_id.and_then(|o| ctx.ops.get(o)) {
-        let claim = if st.auth != Auth::Signed { Claim::BadAuth } else { Claim::Suite };
+        let claim = if st.auth != Auth::Signed {
+            Claim::BadAuth
+        } else {
+            Claim::Suite
+        };
         let mut generic = Vec::new();
         check_response(ctx.schemas, op, claim, &resp, &mut generic);
         if st.version_header.is_some() {
             generic.retain(|f| !(f.check == "status_code_conformance" && resp.status == 406));
         }
-        applied.extend(["status_code_conformance", "content_type_conformance", "response_schema_conformance", "version_shape"]);
+        applied.extend([
+            "status_code_conformance",
+            "content_type_conformance",
+            "response_schema_conformance",
+            "version_shape",
+        ]);
         failures.extend(generic);
     } else if resp.status >= 500 {
-        failures.push(Failure::new("not_a_server_error", "a status below 500", format!("{}", resp.status)));
+        failures.push(Failure::new(
+            "not_a_server_error",
+            "a status below 500",
+            format!("{}", resp.status),
+        ));
     }
     if let Some(check) = &st.check {
         applied.push(check);
         expectations(&st.expect, check, &resp, b, &mut failures)?;
     }
-    let stop = failures.iter().any(|f| Some(&f.check) == st.check.as_ref() && f.expected.starts_with("status"));
-    ctx.recorder.record(ctx.client, &ctx.version, &op_name, case, label, &req, Some(&resp), &applied, failures);
+    let stop = failures
+        .iter()
+        .any(|f| Some(&f.check) == st.check.as_ref() && f.expected.starts_with("status"));
+    ctx.recorder.record(
+        ctx.client,
+        &ctx.version,
+        &op_name,
+        case,
+        label,
+        &req,
+        Some(&resp),
+        &applied,
+        failures,
+    );
     if stop && !st.bind.is_empty() {
-        return Err(format!("step '{label}' answered {} so its bindings are missing", resp.status));
+        return Err(format!(
+            "step '{label}' answered {} so its bindings are missing",
+            resp.status
+        ));
     }
     for (name, ptr) in &st.bind {
-        let v = resp.json.as_ref().and_then(|j| j.pointer(ptr)).cloned().ok_or_else(|| format!("step '{label}': nothing at {ptr} to bind as '{name}' (status {})", resp.status))?;
+        let v = resp
+            .json
+            .as_ref()
+            .and_then(|j| j.pointer(ptr))
+            .cloned()
+            .ok_or_else(|| {
+                format!(
+                    "step '{label}': nothing at {ptr} to bind as '{name}' (status {})",
+                    resp.status
+                )
+            })?;
         b.insert(name.clone(), v);
     }
     Ok(())
 }
 
-fn expectations(e: &Expect, check: &str, resp: &Response, b: &Bindings, out: &mut Vec<Failure>) -> Result<(), String> {
+fn expectations(
+    e: &Expect,
+    check: &str,
+    resp: &Response,
+    b: &Bindings,
+    out: &mut Vec<Failure>,
+) -> Result<(), String> {
     if let Some(s) = e.status {
         if resp.status != s {
-            out.push(Failure::new(check, format!("status {s}"), format!("{}: {}", resp.status, snippet(&resp.text))));
+            out.push(Failure::new(
+                check,
+                format!("status {s}"),
+                format!("{}: {}", resp.status, snippet(&resp.text)),
+            ));
             return Ok(()); // body assertions of the wrong status only add noise
         }
     }
     if let Some(list) = &e.status_in {
         if !list.contains(&resp.status) {
-            out.push(Failure::new(check, format!("status one of {list:?}"), format!("{}: {}", resp.status, snippet(&resp.text))));
+            out.push(Failure::new(
+                check,
+                format!("status one of {list:?}"),
+                format!("{}: {}", resp.status, snippet(&resp.text)),
+            ));
             return Ok(());
         }
     }
@@ -326,13 +463,25 @@ fn expectations(e: &Expect, check: &str, resp: &Response, b: &Bindings, out: &mu
         let want = render(want, b)?;
         let got = body.pointer(ptr);
         if got != Some(&want) {
-            out.push(Failure::new(check, format!("{ptr} = {want}"), format!("{ptr} = {}", got.map(|g| g.to_string()).unwrap_or_else(|| "absent".into()))));
+            out.push(Failure::new(
+                check,
+                format!("{ptr} = {want}"),
+                format!(
+                    "{ptr} = {}",
+                    got.map(|g| g.to_string())
+                        .unwrap_or_else(|| "absent".into())
+                ),
+            ));
         }
     }
     for (ptr, not) in &e.not_equals {
         let not = render(not, b)?;
         if body.pointer(ptr) == Some(&not) {
-            out.push(Failure::new(check, format!("{ptr} ≠ {not}"), format!("{ptr} = {not}")));
+            out.push(Failure::new(
+                check,
+                format!("{ptr} ≠ {not}"),
+                format!("{ptr} = {not}"),
+            ));
         }
     }
     for (ptr, re) in &e.matches {
@@ -340,17 +489,29 @@ fn expectations(e: &Expect, check: &str, resp: &Response, b: &Bindings, out: &mu
         let re = regex::Regex::new(&re_text).map_err(|e| format!("bad regex {re_text}: {e}"))?;
         let got = body.pointer(ptr).map(text);
         if !got.as_deref().is_some_and(|g| re.is_match(g)) {
-            out.push(Failure::new(check, format!("{ptr} matches {re_text}"), format!("{ptr} = {}", got.unwrap_or_else(|| "absent".into()))));
+            out.push(Failure::new(
+                check,
+                format!("{ptr} matches {re_text}"),
+                format!("{ptr} = {}", got.unwrap_or_else(|| "absent".into())),
+            ));
         }
     }
     for ptr in &e.present {
         if body.pointer(ptr).is_none() {
-            out.push(Failure::new(check, format!("{ptr} present"), format!("{ptr} absent")));
+            out.push(Failure::new(
+                check,
+                format!("{ptr} present"),
+                format!("{ptr} absent"),
+            ));
         }
     }
     for ptr in &e.absent {
         if let Some(v) = body.pointer(ptr) {
-            out.push(Failure::new(check, format!("{ptr} absent"), format!("{ptr} = {v}")));
+            out.push(Failure::new(
+                check,
+                format!("{ptr} absent"),
+                format!("{ptr} = {v}"),
+            ));
         }
     }
     Ok(())
@@ -358,57 +519,139 @@ fn expectations(e: &Expect, check: &str, resp: &Response, b: &Bindings, out: &mu
 
 /// Walk all pages and check: count = total on every page, page length = min(size, rest),
 /// no duplicate ids, union = total, order, filter.
-async fn paginate(p: &Paginate, st: &Step, ctx: &VersionCtx<'_>, b: &Bindings, case: &str, label: &str) {
-    let check = st.check.clone().unwrap_or_else(|| "pagination_invariants".into());
+async fn paginate(
+    p: &Paginate,
+    st: &Step,
+    ctx: &VersionCtx<'_>,
+    b: &Bindings,
+    case: &str,
+    label: &str,
+) {
+    let check = st
+        .check
+        .clone()
+        .unwrap_or_else(|| "pagination_invariants".into());
     let total = match render(&p.total, b) {
         Ok(v) => v.as_u64().or_else(|| text(&v).parse().ok()),
         Err(_) => None,
     };
     let Some(total) = total else {
-        let req = Request { method: "-".into(), path: "-".into(), query: vec![], headers: vec![], body: None, auth: Auth::Signed };
-        ctx.recorder.record(ctx.client, &ctx.version, &p.call, case, label, &req, None, &[], vec![Failure::new(&check, "a numeric total", format!("{:?}", p.total))]);
+        let req = Request {
+            method: "-".into(),
+            path: "-".into(),
+            query: vec![],
+            headers: vec![],
+            body: None,
+            auth: Auth::Signed,
+        };
+        ctx.recorder.record(
+            ctx.client,
+            &ctx.version,
+            &p.call,
+            case,
+            label,
+            &req,
+            None,
+            &[],
+            vec![Failure::new(
+                &check,
+                "a numeric total",
+                format!("{:?}", p.total),
+            )],
+        );
         return;
     };
     let mut seen: Vec<Value> = Vec::new();
     let mut page = 0u64;
     let pages_needed = total.div_ceil(p.size as u64).max(1);
-    let step = Step { query: p.query.clone(), call: Some(p.call.clone()), ..st.clone() };
+    let step = Step {
+        query: p.query.clone(),
+        call: Some(p.call.clone()),
+        ..st.clone()
+    };
     while page < pages_needed + 1 {
-        let extra = vec![("size".to_string(), p.size.to_string()), ("page".to_string(), page.to_string())];
+        let extra = vec![
+            ("size".to_string(), p.size.to_string()),
+            ("page".to_string(), page.to_string()),
+        ];
         let req = match build_request(&step, ctx, b, Some(&p.call), &extra) {
             Ok(r) => r,
             Err(e) => {
-                let req = Request { method: "-".into(), path: "-".into(), query: vec![], headers: vec![], body: None, auth: Auth::Signed };
-                ctx.recorder.record(ctx.client, &ctx.version, &p.call, case, label, &req, None, &[], vec![Failure::new(&check, "a request", e)]);
+                let req = Request {
+                    method: "-".into(),
+                    path: "-".into(),
+                    query: vec![],
+                    headers: vec![],
+                    body: None,
+                    auth: Auth::Signed,
+                };
+                ctx.recorder.record(
+                    ctx.client,
+                    &ctx.version,
+                    &p.call,
+                    case,
+                    label,
+                    &req,
+                    None,
+                    &[],
+                    vec![Failure::new(&check, "a request", e)],
+                );
                 return;
             }
         };
         ctx.recorder.count_request();
-        let Ok(resp) = ctx.client.send(&req).await else { return };
+        let Ok(resp) = ctx.client.send(&req).await else {
+            return;
+        };
         let mut failures = Vec::new();
         if let Some((_, _, op)) = ctx.ops.get(&p.call) {
             check_response(ctx.schemas, op, Claim::Suite, &resp, &mut failures);
         }
         let body = resp.json.clone().unwrap_or(Value::Null);
-        let items = body.pointer(&p.items).and_then(Value::as_array).cloned().unwrap_or_default();
+        let items = body
+            .pointer(&p.items)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         let rest = total.saturating_sub(page * p.size as u64);
         let want_len = rest.min(p.size as u64) as usize;
         let lbl = format!("{label} (page {page}, size {})", p.size);
         if resp.status != 200 {
-            failures.push(Failure::new(&check, "status 200", format!("{}", resp.status)));
+            failures.push(Failure::new(
+                &check,
+                "status 200",
+                format!("{}", resp.status),
+            ));
         } else {
             if body.get("count").and_then(Value::as_u64) != Some(total) {
-                failures.push(Failure::new(&check, format!("count = {total} (the total, on every page)"), format!("count = {}", body.get("count").map(|c| c.to_string()).unwrap_or_else(|| "absent".into()))));
+                failures.push(Failure::new(
+                    &check,
+                    format!("count = {total} (the total, on every page)"),
+                    format!(
+                        "count = {}",
+                        body.get("count")
+                            .map(|c| c.to_string())
+                            .unwrap_or_else(|| "absent".into())
+                    ),
+                ));
             }
             if items.len() != want_len {
-                failures.push(Failure::new(&check, format!("{want_len} item(s) on page {page}"), format!("{} item(s)", items.len())));
+                failures.push(Failure::new(
+                    &check,
+                    format!("{want_len} item(s) on page {page}"),
+                    format!("{} item(s)", items.len()),
+                ));
             }
             if let Some((field, needle)) = &p.contains {
                 let needle = render(needle, b).map(|v| text(&v)).unwrap_or_default();
                 for it in &items {
                     let v = it.get(field).map(text).unwrap_or_default();
                     if !v.contains(&needle) {
-                        failures.push(Failure::new(&check, format!("every {field} contains '{needle}'"), format!("{field} = '{v}'")));
+                        failures.push(Failure::new(
+                            &check,
+                            format!("every {field} contains '{needle}'"),
+                            format!("{field} = '{v}'"),
+                        ));
                         break;
                     }
                 }
@@ -416,27 +659,83 @@ async fn paginate(p: &Paginate, st: &Step, ctx: &VersionCtx<'_>, b: &Bindings, c
             for it in &items {
                 let id = it.get("id").cloned().unwrap_or(Value::Null);
                 if seen.contains(&id) {
-                    failures.push(Failure::new(&check, "no item on two pages", format!("id {id} repeated")));
+                    failures.push(Failure::new(
+                        &check,
+                        "no item on two pages",
+                        format!("id {id} repeated"),
+                    ));
                 }
                 seen.push(id);
             }
             if let Some(f) = &p.order_by {
-                let vals: Vec<String> = items.iter().map(|i| i.get(f).map(text).unwrap_or_default()).collect();
-                let sorted = vals.windows(2).all(|w| if p.descending { w[0] >= w[1] } else { w[0] <= w[1] });
+                let vals: Vec<String> = items
+                    .iter()
+                    .map(|i| i.get(f).map(text).unwrap_or_default())
+                    .collect();
+                let sorted = vals.windows(2).all(|w| {
+                    if p.descending {
+                        w[0] >= w[1]
+                    } else {
+                        w[0] <= w[1]
+                    }
+                });
                 if !sorted {
-                    failures.push(Failure::new(&check, format!("items ordered by {f} {}", if p.descending { "desc" } else { "asc" }), format!("{vals:?}")));
+                    failures.push(Failure::new(
+                        &check,
+                        format!(
+                            "items ordered by {f} {}",
+                            if p.descending { "desc" } else { "asc" }
+                        ),
+                        format!("{vals:?}"),
+                    ));
                 }
             }
         }
-        let applied = [check.as_str(), "not_a_server_error", "status_code_conformance", "response_schema_conformance"];
-        ctx.recorder.record(ctx.client, &ctx.version, &p.call, case, &lbl, &req, Some(&resp), &applied, failures);
+        let applied = [
+            check.as_str(),
+            "not_a_server_error",
+            "status_code_conformance",
+            "response_schema_conformance",
+        ];
+        ctx.recorder.record(
+            ctx.client,
+            &ctx.version,
+            &p.call,
+            case,
+            &lbl,
+            &req,
+            Some(&resp),
+            &applied,
+            failures,
+        );
         if items.is_empty() {
             break;
         }
         page += 1;
     }
     if seen.len() as u64 != total {
-        let req = Request { method: "GET".into(), path: p.call.clone(), query: vec![], headers: vec![], body: None, auth: Auth::Signed };
-        ctx.recorder.record(ctx.client, &ctx.version, &p.call, case, label, &req, None, &[], vec![Failure::new(&check, format!("{total} items over all pages"), format!("{}", seen.len()))]);
+        let req = Request {
+            method: "GET".into(),
+            path: p.call.clone(),
+            query: vec![],
+            headers: vec![],
+            body: None,
+            auth: Auth::Signed,
+        };
+        ctx.recorder.record(
+            ctx.client,
+            &ctx.version,
+            &p.call,
+            case,
+            label,
+            &req,
+            None,
+            &[],
+            vec![Failure::new(
+                &check,
+                format!("{total} items over all pages"),
+                format!("{}", seen.len()),
+            )],
+        );
     }
 }

@@ -10,7 +10,11 @@ pub fn render(v: &Value, b: &Bindings) -> Result<Value, String> {
     Ok(match v {
         Value::String(s) => render_str(s, b)?,
         Value::Array(a) => Value::Array(a.iter().map(|x| render(x, b)).collect::<Result<_, _>>()?),
-        Value::Object(o) => Value::Object(o.iter().map(|(k, x)| Ok((k.clone(), render(x, b)?))).collect::<Result<_, String>>()?),
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, x)| Ok((k.clone(), render(x, b)?)))
+                .collect::<Result<_, String>>()?,
+        ),
         other => other.clone(),
     })
 }
@@ -26,7 +30,9 @@ pub fn render_str(s: &str, b: &Bindings) -> Result<Value, String> {
     while let Some(i) = rest.find("{{") {
         out.push_str(&rest[..i]);
         let after = &rest[i + 2..];
-        let j = after.find("}}").ok_or_else(|| format!("unclosed '{{{{' in '{s}'"))?;
+        let j = after
+            .find("}}")
+            .ok_or_else(|| format!("unclosed '{{{{' in '{s}'"))?;
         let v = lookup(after[..j].trim(), b)?;
         match v {
             Value::String(x) => out.push_str(x),
@@ -46,7 +52,8 @@ pub fn text(v: &Value) -> String {
 }
 
 fn lookup<'a>(name: &str, b: &'a Bindings) -> Result<&'a Value, String> {
-    b.get(name).ok_or_else(|| format!("unbound variable '{{{{{name}}}}}'"))
+    b.get(name)
+        .ok_or_else(|| format!("unbound variable '{{{{{name}}}}}'"))
 }
 
 #[cfg(test)]
@@ -60,7 +67,10 @@ mod tests {
         b.insert("v".into(), json!(3));
         b.insert("id".into(), json!("abc"));
         assert_eq!(render(&json!("{{v}}"), &b).unwrap(), json!(3));
-        assert_eq!(render(&json!({"p": "^vault:v{{v}}:", "k": ["{{id}}"]}), &b).unwrap(), json!({"p": "^vault:v3:", "k": ["abc"]}));
+        assert_eq!(
+            render(&json!({"p": "^vault:v{{v}}:", "k": ["{{id}}"]}), &b).unwrap(),
+            json!({"p": "^vault:v3:", "k": ["abc"]})
+        );
         assert!(render(&json!("{{nope}}"), &b).is_err());
     }
 }

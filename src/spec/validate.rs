@@ -44,8 +44,13 @@ impl SchemaSet {
     pub fn resolve<'a>(&'a self, schema: &'a Value) -> &'a Value {
         let mut cur = schema;
         for _ in 0..16 {
-            let Some(r) = cur.get("$ref").and_then(Value::as_str) else { break };
-            match r.strip_prefix("#/components").and_then(|p| self.components.pointer(p)) {
+            let Some(r) = cur.get("$ref").and_then(Value::as_str) else {
+                break;
+            };
+            match r
+                .strip_prefix("#/components")
+                .and_then(|p| self.components.pointer(p))
+            {
                 Some(t) => cur = t,
                 None => break,
             }

@@ -84,14 +84,27 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn new(base_url: &str, signer: Arc<dyn Signer>, wrong_signer: Arc<dyn Signer>, timeout: Duration, max_body: usize) -> anyhow::Result<Self> {
+    pub fn new(
+        base_url: &str,
+        signer: Arc<dyn Signer>,
+        wrong_signer: Arc<dyn Signer>,
+        timeout: Duration,
+        max_body: usize,
+    ) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))
             .pool_max_idle_per_host(256)
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
-        Ok(Self { base_url: base_url.trim_end_matches('/').to_string(), http, signer, wrong_signer, max_body, timeout })
+        Ok(Self {
+            base_url: base_url.trim_end_matches('/').to_string(),
+            http,
+            signer,
+            wrong_signer,
+            max_body,
+            timeout,
+        })
     }
 
     pub fn base_url(&self) -> &str {
@@ -120,7 +133,11 @@ impl Client {
         let mut url = format!("{}{}", self.base_url, req.path);
         if !req.query.is_empty() {
             url.push('?');
-            let pairs: Vec<String> = req.query.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect();
+            let pairs: Vec<String> = req
+                .query
+                .iter()
+                .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+                .collect();
             url.push_str(&pairs.join("&"));
         }
         url
@@ -128,27 +145,42 @@ impl Client {
 
     pub async fn send(&self, req: &Request) -> Result<Response, Transport> {
         let url = self.url(req);
-        let method = reqwest::Method::from_bytes(req.method.to_uppercase().as_bytes()).map_err(|e| Transport::Other(e.to_string()))?;
+        let method = reqwest::Method::from_bytes(req.method.to_uppercase().as_bytes())
+            .map_err(|e| Transport::Other(e.to_string()))?;
         let mut rb = self.http.request(method, &url);
         let now = chrono::Utc::now().timestamp_millis();
         let signed = match req.auth {
             Auth::Signed => self.signer.sign(&req.method.to_uppercase(), &url, now),
             Auth::Unsigned => Vec::new(),
-            Auth::WrongSignature => self.wrong_signer.sign(&req.method.to_uppercase(), &url, now),
-            Auth::StaleTimestamp => self.signer.sign(&req.method.to_uppercase(), &url, now - 3_600_000),
+            Auth::WrongSignature => self
+                .wrong_signer
+                .sign(&req.method.to_uppercase(), &url, now),
+            Auth::StaleTimestamp => {
+                self.signer
+                    .sign(&req.method.to_uppercase(), &url, now - 3_600_000)
+            }
         };
         for (k, v) in signed.iter().chain(req.headers.iter()) {
             rb = rb.header(k, v);
         }
         rb = match &req.body {
-            Some(Body::Json(v)) => rb.header("Content-Type", "application/json").body(serde_json::to_vec(v).unwrap_or_default()),
-            Some(Body::Raw(s)) => rb.header("Content-Type", "application/json").body(s.clone()),
+            Some(Body::Json(v)) => rb
+                .header("Content-Type", "application/json")
+                .body(serde_json::to_vec(v).unwrap_or_default()),
+            Some(Body::Raw(s)) => rb
+                .header("Content-Type", "application/json")
+                .body(s.clone()),
             None => rb,
         };
         let started = Instant::now();
         let mut resp = rb.send().await.map_err(|e| self.classify(e))?;
         let status = resp.status().as_u16();
-        let header = |n: &str| resp.headers().get(n).and_then(|v| v.to_str().ok()).map(String::from);
+        let header = |n: &str| {
+            resp.headers()
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .map(String::from)
+        };
         let content_type = header("content-type");
         let notable_headers = ["deprecation", "sunset", "warning"]
             .iter()
@@ -171,7 +203,11 @@ impl Client {
             }
         }
         let text = String::from_utf8_lossy(&bytes).into_owned();
-        let json = if truncated { None } else { serde_json::from_slice(&bytes).ok() };
+        let json = if truncated {
+            None
+        } else {
+            serde_json::from_slice(&bytes).ok()
+        };
         Ok(Response {
             status,
             content_type,

@@ -1,3 +1,3 @@
 //! Request targets: signing and HTTP transport.
-pub mod sign;
 pub mod http;
+pub mod sign;

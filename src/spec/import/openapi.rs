@@ -397,7 +397,12 @@ fn build_operation(
         let facts = parse_description(&p.description)
             .map_err(|e| ImportError::at(p.line, format!("{what}: {e}")))?;
         let mut schema = property_schema(&expr, &facts, p.default.as_deref());
-        if let Some(patch) = sh.overlay.parameter_patches.get(id).and_then(|m| m.get(&p.name)) {
+        if let Some(patch) = sh
+            .overlay
+            .parameter_patches
+            .get(id)
+            .and_then(|m| m.get(&p.name))
+        {
             merge_patch(&mut schema, patch);
         }
         let so = schema.as_object_mut().expect("object");

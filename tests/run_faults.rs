@@ -1,0 +1,248 @@
+//! `kmsconform run` end to end against the embedded target: a clean target gives no
+//! finding (exit 0); every fault of the reference catalogue is caught by the check meant
+//! for it (exit 1); the same seed gives the same report; a reported case replays.
+
+use kmsconform::reference::Fault;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::Command;
+
+/// Which check must catch each fault. Every fault of the catalogue must be listed.
+const EXPECTED: &[(&str, &str)] = &[
+    ("drop-required-field", "response_schema_conformance"),
+    ("wrong-field-type", "response_schema_conformance"),
+    ("extra-undocumented-field", "version_shape"),
+    ("create-returns-200", "status_code_conformance"),
+    ("text-content-type", "content_type_conformance"),
+    ("server-error-on-long-description", "not_a_server_error"),
+    ("accept-invalid-name", "negative_data_rejection"),
+    ("decrypt-corrupts", "roundtrip"),
+    ("ciphertext-stale-version", "ciphertext_format"),
+    ("rewrap-keeps-version", "rewrap_latest"),
+    ("verify-always-valid", "verify_rejects_tampered"),
+    ("hmac-verify-always-valid", "hmac_rejects_tampered"),
+    ("datakey-wrapped-leaks-plaintext", "datakey_consistency"),
+    ("datakey-mismatch", "datakey_consistency"),
+    ("description-not-persisted", "persistence"),
+    ("rotate-no-bump", "persistence"),
+    ("count-is-page-length", "pagination_invariants"),
+    ("size-ignored", "pagination_invariants"),
+    ("sort-ignored", "pagination_invariants"),
+    ("managed-type-leak", "version_shape"),
+    ("managed-kms-below-1-2", "version_shape"),
+    ("auth-ignored", "ignored_auth"),
+    ("stopped-key-usable", "persistence"),
+    ("delete-not-effective", "use_after_delete"),
+    ("duplicate-name-allowed", "negative_data_rejection"),
+    ("unknown-version-served", "version_shape"),
+    ("wrong-error-status", "use_after_delete"),
+    ("error-envelope-missing", "response_schema_conformance"),
+];
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Run with a small case count on the first and last version; returns (exit code, report).
+fn run(extra: &[&str]) -> (i32, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kmsconform"))
+        .current_dir(root())
+        .args([
+            "run",
+            "--cases",
+            "1",
+            "--versions",
+            "1.0,1.3",
+            "--report-dir",
+        ])
+        .arg(dir.path())
+        .args(extra)
+        .output()
+        .unwrap();
+    let code = out.status.code().unwrap_or(-1);
+    let report = std::fs::read(dir.path().join("report.json"))
+        .map(|b| serde_json::from_slice(&b).unwrap())
+        .unwrap_or_else(|_| {
+            panic!(
+                "no report (exit {code}): {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    (code, report)
+}
+
+fn checks_fired(report: &Value) -> Vec<String> {
+    let mut c: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["check"].as_str().unwrap().to_string())
+        .collect();
+    c.sort();
+    c.dedup();
+    c
+}
+
+#[test]
+fn clean_target_has_no_findings_and_the_same_seed_gives_the_same_report() {
+    let (code, a) = run(&["--seed", "7"]);
+    assert_eq!(code, 0, "findings on a correct target: {:#}", a["findings"]);
+    assert!(a["meta"]["requests"].as_u64().unwrap() > 500);
+    let (_, b) = run(&["--seed", "7"]);
+    let strip = |mut r: Value| {
+        r["meta"]["duration_ms"] = Value::Null;
+        r["meta"]["target"] = Value::Null;
+        r
+    };
+    assert_eq!(strip(a), strip(b), "same seed, different report");
+}
+
+#[test]
+fn every_fault_is_caught_by_its_check() {
+    let names: Vec<&str> = Fault::all().iter().map(|f| f.name()).collect();
+    for n in &names {
+        assert!(
+            EXPECTED.iter().any(|e| e.0 == *n),
+            "fault '{n}' has no expected check in this test"
+        );
+    }
+    // Two at a time: the machine has two cores.
+    let mut missed = Vec::new();
+    for pair in EXPECTED.chunks(2) {
+        let handles: Vec<_> = pair
+            .iter()
+            .map(|(fault, check)| {
+                let (fault, check) = (fault.to_string(), check.to_string());
+                std::thread::spawn(move || {
+                    let (code, report) = run(&["--fault", &fault]);
+                    let fired = checks_fired(&report);
+                    (fault, check, code, fired)
+                })
+            })
+            .collect();
+        for h in handles {
+            let (fault, check, code, fired) = h.join().unwrap();
+            if code != 1 || !fired.contains(&check) {
+                missed.push(format!(
+                    "{fault}: expected {check} (exit 1), got exit {code} with {fired:?}"
+                ));
+            }
+        }
+    }
+    assert!(
+        missed.is_empty(),
+        "faults not caught:\n{}",
+        missed.join("\n")
+    );
+}
+
+#[test]
+fn a_reported_case_replays() {
+    let (_, report) = run(&["--fault", "accept-invalid-name"]);
+    let f = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "negative_data_rejection")
+        .expect("a finding")
+        .clone();
+    let case = f["case"].as_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kmsconform"))
+        .current_dir(root())
+        .args([
+            "replay",
+            "--case",
+            case,
+            "--cases",
+            "1",
+            "--fault",
+            "accept-invalid-name",
+            "--report-dir",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let replayed: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("report.json")).unwrap()).unwrap();
+    let again = replayed["findings"].as_array().unwrap();
+    assert!(
+        again
+            .iter()
+            .any(|g| g["case"] == f["case"] && g["id"] == f["id"]),
+        "replay did not reproduce {case}: {again:#?}"
+    );
+    assert!(
+        replayed["meta"]["requests"].as_u64().unwrap() < 30,
+        "replay should send only what the case needs"
+    );
+}
+
+#[test]
+fn secrets_never_reach_the_report() {
+    let (_, report) = run(&["--fault", "datakey-mismatch"]);
+    let text = report.to_string();
+    assert!(
+        !text.contains(kmsconform::reference::DEFAULT_SECRET_KEY),
+        "secret key in report"
+    );
+    assert!(
+        !text.to_lowercase().contains("scp-signature\":"),
+        "signature header in report"
+    );
+    for f in report["findings"].as_array().unwrap() {
+        if let Some(b) = f["request"]["body"].as_object() {
+            if let Some(p) = b.get("plaintext") {
+                assert_eq!(p, "<redacted>");
+            }
+        }
+    }
+    assert!(!text.contains("\"plaintext\":\"") || text.contains("\"plaintext\":\"<redacted>\""));
+}
+
+#[test]
+fn bad_flags_and_unreachable_targets_have_their_exit_codes() {
+    let bin = env!("CARGO_BIN_EXE_kmsconform");
+    let out = Command::new(bin)
+        .current_dir(root())
+        .args(["run", "--fault", "no-such-fault"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-fault"));
+    let out = Command::new(bin)
+        .current_dir(root())
+        .args(["run", "--checks", "nonsense"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = Command::new(bin)
+        .current_dir(root())
+        .args(["run", "--target", "http://127.0.0.1:9", "--timeout", "2"])
+        .env("SCP_ACCESS_KEY", "a")
+        .env("SCP_SECRET_KEY", "b")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new(bin)
+        .current_dir(root())
+        .args(["run", "--target", "http://127.0.0.1:9"])
+        .env_remove("SCP_ACCESS_KEY")
+        .env_remove("SCP_SECRET_KEY")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SCP_ACCESS_KEY"));
+}
