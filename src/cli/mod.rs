@@ -34,6 +34,18 @@ pub enum Command {
     Serve(run_cmd::ServeArgs),
     /// List the check catalogue.
     Checks,
+    /// Measure: the embedded target under concurrent load, and the conformance run itself.
+    Bench {
+        /// Concurrent clients of the load test.
+        #[arg(long, default_value_t = 64)]
+        clients: usize,
+        /// Requests per client.
+        #[arg(long, default_value_t = 200)]
+        requests: usize,
+        /// Also time this many default conformance runs (all versions, all suites).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
     /// Import, lint and diff machine-readable specs.
     #[command(subcommand)]
     Spec(spec_cmd::SpecCommand),
@@ -71,6 +83,7 @@ pub fn main() -> i32 {
             run_cmd::run_cmd(run, Some(case))
         }
         Command::Serve(a) => run_cmd::serve_cmd(a),
+        Command::Bench { clients, requests, runs } => run_cmd::bench_cmd(clients, requests, runs),
         Command::Checks => {
             for (id, doc) in crate::check::CATALOGUE {
                 println!("{id:<28} {doc}");

@@ -316,3 +316,42 @@ pub fn serve_cmd(a: ServeArgs) -> Outcome {
         Ok(exit_codes::OK)
     })
 }
+
+/// Load test of the embedded target, then `runs` timed default conformance runs.
+pub fn bench_cmd(clients: usize, requests: usize, runs: usize) -> Outcome {
+    let rt = runtime()?;
+    rt.block_on(async {
+        let cfg = reference::Config::default();
+        let creds = cfg.credentials.clone();
+        let server = reference::spawn(cfg, "127.0.0.1:0".parse().expect("loopback address")).await?;
+        let r = reference::load_test(&server.base_url(), &creds, clients, requests).await?;
+        let secs = r.elapsed.as_secs_f64();
+        println!(
+            "load test: {} clients x {} requests: {} requests in {:.2} s = {:.0} req/s; 5xx {}, lost updates {}, round-trip failures {}, unexpected status {}",
+            clients, requests, r.requests, secs, r.requests as f64 / secs.max(1e-9), r.status_5xx, r.lost_updates, r.roundtrip_failures, r.unexpected_status
+        );
+        server.shutdown().await;
+        let set = SpecSet::load(&spec_dir("scp-kms", &None))?;
+        for i in 0..runs {
+            let t = TargetArgs { target: "embedded".into(), faults: vec![], access_key: None, secret_key: None, account_id: String::new(), timeout: 10 };
+            let target = open_target(&t).await?;
+            let opts = RunOptions {
+                spec_dir: set.dir.clone(),
+                suites_dir: PathBuf::from("suites/scp-kms"),
+                versions: set.versions().map(String::from).collect(),
+                suites: vec![],
+                selection: Selection::default(),
+                cases: 10,
+                seed: 1,
+                concurrency: 32,
+                case_filter: None,
+            };
+            let o = run::run(&set, &target.client, &opts, None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let secs = o.elapsed.as_secs_f64();
+            let n = o.recorder.requests();
+            println!("conformance run {}: {n} validated requests in {secs:.2} s = {:.0} req/s, {} findings", i + 1, n as f64 / secs.max(1e-9), o.recorder.findings().len());
+        }
+        let ok = r.status_5xx == 0 && r.lost_updates == 0 && r.roundtrip_failures == 0;
+        Ok(if ok { exit_codes::OK } else { exit_codes::FINDINGS })
+    })
+}
