@@ -83,7 +83,11 @@ pub fn main() -> i32 {
             run_cmd::run_cmd(run, Some(case))
         }
         Command::Serve(a) => run_cmd::serve_cmd(a),
-        Command::Bench { clients, requests, runs } => run_cmd::bench_cmd(clients, requests, runs),
+        Command::Bench {
+            clients,
+            requests,
+            runs,
+        } => run_cmd::bench_cmd(clients, requests, runs),
         Command::Checks => {
             for (id, doc) in crate::check::CATALOGUE {
                 println!("{id:<28} {doc}");
