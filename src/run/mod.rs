@@ -33,9 +33,18 @@ pub struct VersionCtx<'a> {
     pub concurrency: usize,
     /// Replay: only the case with this id (and what it depends on) is sent.
     pub case_filter: Option<String>,
+    /// Per-operation expected-status overrides (generation.json `expected_statuses`).
+    pub expected_statuses: &'a BTreeMap<String, Vec<u16>>,
 }
 
 impl VersionCtx<'_> {
+    pub fn also_allowed(&self, op: &str) -> &[u16] {
+        self.expected_statuses
+            .get(op)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
     /// Whether a case (or a suite step) is wanted under the replay filter.
     pub fn wants(&self, case: &str) -> bool {
         self.case_filter.as_deref().is_none_or(|f| f == case)
@@ -197,6 +206,7 @@ pub async fn run(
                 cases: opts.cases,
                 concurrency: opts.concurrency.max(1),
                 case_filter: opts.case_filter.clone(),
+                expected_statuses: &generation.expected_statuses,
             }
         })
         .collect();
