@@ -66,7 +66,9 @@ pub enum Material {
     Aes([u8; 32]),
     Aria([u8; 32]),
     Hmac([u8; 32]),
-    Rsa(Box<RsaPrivateKey>),
+    /// Generated on first use: most rsa-2048 versions are never used to sign, and RSA key
+    /// generation dominates the server's CPU time otherwise.
+    Rsa(Box<OnceLock<RsaPrivateKey>>),
     Ecdsa(p256::ecdsa::SigningKey),
 }
 
@@ -87,7 +89,7 @@ impl Material {
                 OsRng.fill_bytes(&mut k);
                 Material::Hmac(k)
             }
-            Purpose::Rsa2048 => Material::Rsa(Box::new(rsa_pool().take())),
+            Purpose::Rsa2048 => Material::Rsa(Box::default()),
             Purpose::EcdsaP256 => Material::Ecdsa(p256::ecdsa::SigningKey::random(&mut OsRng)),
         }
     }
@@ -126,8 +128,8 @@ impl Material {
     pub fn sign(&self, input: &[u8]) -> Result<Vec<u8>, &'static str> {
         match self {
             Material::Rsa(k) => {
-                let sk =
-                    rsa::pss::SigningKey::<Sha256>::new_with_salt_len((**k).clone(), PSS_SALT_LEN);
+                let k = k.get_or_init(|| rsa_pool().take());
+                let sk = rsa::pss::SigningKey::<Sha256>::new_with_salt_len(k.clone(), PSS_SALT_LEN);
                 Ok(sk.sign_with_rng(&mut OsRng, input).to_vec())
             }
             Material::Ecdsa(sk) => {
@@ -142,6 +144,7 @@ impl Material {
     pub fn verify(&self, input: &[u8], sig: &[u8]) -> Result<bool, &'static str> {
         match self {
             Material::Rsa(k) => {
+                let k = k.get_or_init(|| rsa_pool().take());
                 let vk = rsa::pss::VerifyingKey::<Sha256>::new_with_salt_len(
                     k.to_public_key(),
                     PSS_SALT_LEN,
@@ -256,6 +259,11 @@ impl RsaPool {
         }
     }
 
+    /// Starts the refill thread early, so the first rsa-2048 signature does not wait.
+    pub fn warm() {
+        let _ = rsa_pool();
+    }
+
     /// Takes a pooled key, or generates one inline when the pool is empty.
     pub fn take(&self) -> RsaPrivateKey {
         let pooled = self.keys.lock().pop();
@@ -268,11 +276,6 @@ impl RsaPool {
                 }
             },
         }
-    }
-
-    /// Starts the refill thread early (so the first rsa-2048 createKey is fast).
-    pub fn warm() {
-        let _ = rsa_pool();
     }
 }
 

@@ -245,11 +245,17 @@ pub async fn run(
             generation.run(ctx).await;
             absent_operations(ctx, &all_ops).await;
         }
-        let mut names = Names::new(opts.seed, &format!("{}/suites", ctx.version));
-        for s in suites.iter().filter(|s| wanted(&s.name)) {
-            let mut unique = || names.next();
-            suite::run_suite(s, ctx, &mut unique).await;
-        }
+        // Suites are independent of each other (each creates its own resources), so they
+        // run concurrently; each one's steps stay in order.
+        let jobs = suites
+            .iter()
+            .filter(|s| wanted(&s.name))
+            .map(|s| async move {
+                let mut names = Names::new(opts.seed, &format!("{}/suite/{}", ctx.version, s.name));
+                let mut unique = || names.next();
+                suite::run_suite(s, ctx, &mut unique).await;
+            });
+        futures::future::join_all(jobs).await;
     }
     Ok(RunOutcome {
         recorder,
