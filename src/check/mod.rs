@@ -25,6 +25,9 @@ pub const CATALOGUE: &[(&str, &str)] = &[
     ("datakey_consistency", "a plaintext data key decrypts from its ciphertext; a wrapped one carries no plaintext"),
     ("pagination_invariants", "count is the total, pages honour size, no duplicates or gaps, order follows sort, the name filter filters"),
     ("persistence", "what a mutation answers is what a later read returns"),
+    ("snapshot_conformance", "suite transcripts (normalised) equal the recorded snapshots"),
+    ("version_diff", "differences between consecutive versions are exactly the declared ones"),
+    ("target_diff", "the candidate target answers like the baseline, beyond the baseline's own noise"),
 ];
 
 pub fn is_known(id: &str) -> bool {

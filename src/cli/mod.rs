@@ -1,6 +1,7 @@
 //! The command line: argument parsing, dispatch, and the single mapping from outcomes and
 //! errors to exit codes.
 
+mod diff_cmd;
 mod run_cmd;
 mod spec_cmd;
 
@@ -32,6 +33,11 @@ pub enum Command {
     },
     /// Serve the embedded SCP KMS reference target.
     Serve(run_cmd::ServeArgs),
+    /// Compare versions (declared vs undeclared differences) or targets (noise-cancelled).
+    Diff(diff_cmd::DiffArgs),
+    /// Snapshot maintenance.
+    #[command(subcommand)]
+    Snapshots(SnapshotsCommand),
     /// List the check catalogue.
     Checks,
     /// Measure: the embedded target under concurrent load, and the conformance run itself.
@@ -49,6 +55,12 @@ pub enum Command {
     /// Import, lint and diff machine-readable specs.
     #[command(subcommand)]
     Spec(spec_cmd::SpecCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SnapshotsCommand {
+    /// Show pending `.snap.new` files as diffs; accept or reject them.
+    Review(diff_cmd::ReviewArgs),
 }
 
 /// What a command reports back: the exit code it earned.
@@ -83,6 +95,8 @@ pub fn main() -> i32 {
             run_cmd::run_cmd(run, Some(case))
         }
         Command::Serve(a) => run_cmd::serve_cmd(a),
+        Command::Diff(a) => diff_cmd::diff_cmd(a),
+        Command::Snapshots(SnapshotsCommand::Review(a)) => diff_cmd::review_cmd(a),
         Command::Bench {
             clients,
             requests,

@@ -73,6 +73,28 @@ pub struct RunArgs {
     /// Write report.json here.
     #[arg(long)]
     pub report_dir: Option<PathBuf>,
+    /// Suite snapshots: check (default for the embedded target), update, or off (default
+    /// for a URL target).
+    #[arg(long, value_enum)]
+    pub snapshots: Option<crate::compare::snapshot::Mode>,
+    /// Snapshot directory; default snapshots/<api>.
+    #[arg(long)]
+    pub snapshot_dir: Option<PathBuf>,
+    /// Run one deterministic shard of the work: K/N (operations and suites per version).
+    #[arg(long, value_parser = parse_partition)]
+    pub partition: Option<(u32, u32)>,
+}
+
+fn parse_partition(s: &str) -> Result<(u32, u32), String> {
+    let (k, n) = s.split_once('/').ok_or("expected K/N, e.g. 1/3")?;
+    let (k, n): (u32, u32) = (
+        k.parse().map_err(|_| "K is not a number")?,
+        n.parse().map_err(|_| "N is not a number")?,
+    );
+    if n == 0 || k == 0 || k > n {
+        return Err(format!("{s}: need 1 <= K <= N"));
+    }
+    Ok((k, n))
 }
 
 fn parse_faults(names: &[String]) -> anyhow::Result<Vec<Fault>> {
@@ -197,7 +219,26 @@ pub fn run_cmd(a: RunArgs, case_filter: Option<String>) -> Outcome {
         cases: a.cases,
         seed: a.seed,
         concurrency: a.concurrency,
-        case_filter,
+        case_filter: case_filter.clone(),
+        capture: false,
+        name_salt: String::new(),
+        partition: a.partition,
+    };
+    // Snapshots cover whole suites: not with a replay filter or a shard.
+    let snapshots = match a.snapshots {
+        Some(m) => m,
+        None if a.target.target == "embedded"
+            && case_filter.is_none()
+            && a.partition.is_none()
+            && a.suites.is_empty() =>
+        {
+            crate::compare::snapshot::Mode::Check
+        }
+        None => crate::compare::snapshot::Mode::Off,
+    };
+    let opts = RunOptions {
+        capture: snapshots != crate::compare::snapshot::Mode::Off,
+        ..opts
     };
     let rt = runtime()?;
     rt.block_on(async {
@@ -218,7 +259,19 @@ pub fn run_cmd(a: RunArgs, case_filter: Option<String>) -> Outcome {
             }
             Err(RunError::Config(m)) => return Err(anyhow::anyhow!(m)),
         };
-        let report = Report::from_outcome(&outcome, &a.api, &target.label, a.cases);
+        let mut report = Report::from_outcome(&outcome, &a.api, &target.label, a.cases);
+        let snapshot_dir = a
+            .snapshot_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("snapshots").join(&a.api));
+        super::diff_cmd::apply_snapshots(
+            &mut report,
+            &snapshot_dir,
+            &a.api,
+            snapshots,
+            &set,
+            &outcome.recorder.transcript(),
+        )?;
         print!("{}", summary::render(&report));
         if let Some(dir) = &a.report_dir {
             std::fs::create_dir_all(dir)
@@ -345,6 +398,9 @@ pub fn bench_cmd(clients: usize, requests: usize, runs: usize) -> Outcome {
                 seed: 1,
                 concurrency: 32,
                 case_filter: None,
+                capture: false,
+                name_salt: String::new(),
+                partition: None,
             };
             let o = run::run(&set, &target.client, &opts, None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             let secs = o.elapsed.as_secs_f64();

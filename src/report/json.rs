@@ -69,6 +69,42 @@ impl Report {
         }
     }
 
+    /// Add a finding from a later stage (snapshots, diffs) and count it.
+    pub fn push(&mut self, f: Finding) {
+        self.count(
+            &f.check.clone(),
+            &f.operation.clone(),
+            &f.version.clone(),
+            false,
+        );
+        self.findings.push(f);
+    }
+
+    pub fn count(&mut self, check: &str, operation: &str, version: &str, passed: bool) {
+        let pos = self
+            .counts
+            .iter()
+            .position(|c| c.check == check && c.operation == operation && c.version == version);
+        let c = match pos {
+            Some(i) => &mut self.counts[i],
+            None => {
+                self.counts.push(Count {
+                    check: check.into(),
+                    operation: operation.into(),
+                    version: version.into(),
+                    passed: 0,
+                    failed: 0,
+                });
+                self.counts.last_mut().expect("just pushed")
+            }
+        };
+        if passed {
+            c.passed += 1;
+        } else {
+            c.failed += 1;
+        }
+    }
+
     pub fn to_json(&self) -> String {
         let mut s = serde_json::to_string_pretty(self).expect("report serialises");
         s.push('\n');

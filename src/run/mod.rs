@@ -35,9 +35,24 @@ pub struct VersionCtx<'a> {
     pub case_filter: Option<String>,
     /// Per-operation expected-status overrides (generation.json `expected_statuses`).
     pub expected_statuses: &'a BTreeMap<String, Vec<u16>>,
+    pub name_salt: String,
+    pub partition: Option<(u32, u32)>,
 }
 
 impl VersionCtx<'_> {
+    /// Whether a unit of work (a version's operation or suite) belongs to this shard.
+    pub fn in_partition(&self, unit: &str) -> bool {
+        in_partition(self.partition, &format!("{}/{unit}", self.version))
+    }
+
+    /// A name generator scoped to this version and `scope`.
+    pub fn names(&self, scope: &str) -> Names {
+        Names::new(
+            self.seed,
+            &format!("{}{}/{scope}", self.name_salt, self.version),
+        )
+    }
+
     pub fn also_allowed(&self, op: &str) -> &[u16] {
         self.expected_statuses
             .get(op)
@@ -62,6 +77,12 @@ pub struct RunOptions {
     pub seed: u64,
     pub concurrency: usize,
     pub case_filter: Option<String>,
+    /// Keep a transcript of every exchange (for diffs and snapshots).
+    pub capture: bool,
+    /// Mixed into generated resource names, so two runs against one target do not collide.
+    pub name_salt: String,
+    /// Run only this shard: (k, n) with 1 <= k <= n.
+    pub partition: Option<(u32, u32)>,
 }
 
 pub struct RunOutcome {
@@ -100,6 +121,19 @@ pub fn secret_fields(doc: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Deterministic sharding: a unit goes to shard `hash(unit) mod n`.
+pub fn in_partition(partition: Option<(u32, u32)>, unit: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    match partition {
+        None => true,
+        Some((k, n)) => {
+            let h = Sha256::digest(unit.as_bytes());
+            let x = u32::from_le_bytes([h[0], h[1], h[2], h[3]]);
+            x % n == k - 1
+        }
+    }
+}
+
 /// Deterministic unique names: the same seed gives the same names.
 pub struct Names {
     seed: u64,
@@ -108,6 +142,11 @@ pub struct Names {
 }
 
 impl Names {
+    /// What generated names look like, for canonicalising them in comparisons.
+    pub fn pattern() -> regex::Regex {
+        regex::Regex::new("kc[0-9a-z]{8}").expect("static regex")
+    }
+
     pub fn new(seed: u64, scope: &str) -> Self {
         Self {
             seed,
@@ -158,7 +197,10 @@ pub async fn run(
     }
     let wanted = |name: &str| opts.suites.is_empty() || opts.suites.iter().any(|s| s == name);
     let latest = set.docs.values().last().expect("a spec set has versions");
-    let recorder = Recorder::new(opts.seed, opts.selection.clone(), secret_fields(latest));
+    let mut recorder = Recorder::new(opts.seed, opts.selection.clone(), secret_fields(latest));
+    if opts.capture {
+        recorder = recorder.with_transcript();
+    }
 
     // Reachability first: a target that does not answer is not a conformance finding.
     let probe = Request {
@@ -207,6 +249,8 @@ pub async fn run(
                 concurrency: opts.concurrency.max(1),
                 case_filter: opts.case_filter.clone(),
                 expected_statuses: &generation.expected_statuses,
+                name_salt: opts.name_salt.clone(),
+                partition: opts.partition,
             }
         })
         .collect();
@@ -249,9 +293,9 @@ pub async fn run(
         // run concurrently; each one's steps stay in order.
         let jobs = suites
             .iter()
-            .filter(|s| wanted(&s.name))
+            .filter(|s| wanted(&s.name) && ctx.in_partition(&format!("suite/{}", s.name)))
             .map(|s| async move {
-                let mut names = Names::new(opts.seed, &format!("{}/suite/{}", ctx.version, s.name));
+                let mut names = ctx.names(&format!("suite/{}", s.name));
                 let mut unique = || names.next();
                 suite::run_suite(s, ctx, &mut unique).await;
             });
@@ -269,7 +313,7 @@ pub async fn run(
 async fn absent_operations(ctx: &VersionCtx<'_>, all: &BTreeMap<String, (String, String)>) {
     for (id, (method, path)) in all.iter().filter(|(id, _)| !ctx.ops.contains_key(*id)) {
         let case = format!("{}/{id}/absent/0", ctx.version);
-        if !ctx.wants(&case) {
+        if !ctx.wants(&case) || !ctx.in_partition(id) {
             continue;
         }
         let filled = fill_path_placeholders(path);

@@ -29,6 +29,45 @@ pub struct Finding {
     pub curl: String,
 }
 
+impl Finding {
+    /// A finding about a comparison (diff, snapshot) rather than one request.
+    #[allow(clippy::too_many_arguments)]
+    pub fn comparison(
+        check: &str,
+        operation: &str,
+        version: &str,
+        case: &str,
+        seed: u64,
+        title: String,
+        expected: String,
+        actual: String,
+    ) -> Self {
+        let fp = hex::encode(
+            &Sha256::digest(format!("{check}|{operation}|{version}|{case}|{title}"))[..8],
+        );
+        Finding {
+            id: fp,
+            check: check.into(),
+            operation: operation.into(),
+            version: version.into(),
+            case: case.into(),
+            seed,
+            title,
+            expected,
+            actual,
+            request: RedactedRequest {
+                method: "-".into(),
+                url: "-".into(),
+                auth: Auth::Signed,
+                headers: vec![],
+                body: None,
+            },
+            status: None,
+            curl: String::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct RedactedRequest {
     pub method: String,
@@ -44,8 +83,21 @@ pub struct Tally {
     pub failed: u64,
 }
 
+/// One observed exchange, kept when a transcript is wanted (diffs, snapshots).
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct Exchange {
+    pub version: String,
+    pub case: String,
+    pub label: String,
+    pub operation: String,
+    pub status: Option<u16>,
+    /// The body as JSON, or as a JSON string when it is not JSON.
+    pub body: Option<Value>,
+}
+
 pub struct Recorder {
     pub seed: u64,
+    transcript: Option<parking_lot::Mutex<Vec<Exchange>>>,
     pub selection: Selection,
     secret_fields: Vec<String>,
     findings: parking_lot::Mutex<Vec<Finding>>,
@@ -57,12 +109,26 @@ impl Recorder {
     pub fn new(seed: u64, selection: Selection, secret_fields: Vec<String>) -> Self {
         Self {
             seed,
+            transcript: None,
             selection,
             secret_fields,
             findings: Default::default(),
             tallies: Default::default(),
             requests: AtomicU64::new(0),
         }
+    }
+
+    /// Keep every exchange, in the order observed.
+    pub fn with_transcript(mut self) -> Self {
+        self.transcript = Some(Default::default());
+        self
+    }
+
+    pub fn transcript(&self) -> Vec<Exchange> {
+        self.transcript
+            .as_ref()
+            .map(|t| t.lock().clone())
+            .unwrap_or_default()
     }
 
     pub fn count_request(&self) {
@@ -86,6 +152,21 @@ impl Recorder {
         applied: &[&str],
         failures: Vec<Failure>,
     ) {
+        if let Some(t) = &self.transcript {
+            let body = resp.and_then(|r| match &r.json {
+                Some(j) => Some(j.clone()),
+                None if r.text.is_empty() => None,
+                None => Some(Value::String(r.text.clone())),
+            });
+            t.lock().push(Exchange {
+                version: version.into(),
+                case: case.into(),
+                label: label.into(),
+                operation: operation.into(),
+                status: resp.map(|r| r.status),
+                body,
+            });
+        }
         let failures: Vec<Failure> = failures
             .into_iter()
             .filter(|f| self.selection.enabled(&f.check))

@@ -226,11 +226,12 @@ pub async fn run_suite(s: &Suite, ctx: &VersionCtx<'_>, unique: &mut dyn FnMut()
         }
         b.insert("unique".into(), Value::String(unique()));
         let items = st.for_each.clone().unwrap_or_else(|| vec![Value::Null]);
-        for item in items {
+        for (j, item) in items.into_iter().enumerate() {
+            let mut case = format!("{}/suite/{}/{}", ctx.version, s.name, i + 1);
             if st.for_each.is_some() {
                 b.insert("item".into(), item);
+                case.push_str(&format!(".{}", j + 1));
             }
-            let case = format!("{}/suite/{}/{}", ctx.version, s.name, i + 1);
             let label = st
                 .name
                 .clone()
@@ -715,7 +716,7 @@ async fn paginate(
             ctx.client,
             &ctx.version,
             &p.call,
-            case,
+            &format!("{case}/p{page}"),
             &lbl,
             &req,
             Some(&resp),
