@@ -7,6 +7,7 @@
 pub mod case;
 pub mod check;
 pub mod cli;
+pub mod deprecation;
 pub mod exit_codes;
 pub mod reference;
 pub mod report;

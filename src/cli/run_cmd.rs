@@ -70,9 +70,11 @@ pub struct RunArgs {
     /// Requests in flight at once within a version.
     #[arg(long, default_value_t = 32)]
     pub concurrency: usize,
-    /// Write report.json here.
+    /// Write the reports (see --format) here.
     #[arg(long)]
     pub report_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub gate: super::report_cmd::GateArgs,
 }
 
 fn parse_faults(names: &[String]) -> anyhow::Result<Vec<Fault>> {
@@ -185,6 +187,7 @@ pub fn run_cmd(a: RunArgs, case_filter: Option<String>) -> Outcome {
         exclude: a.exclude_checks.clone(),
     };
     selection.validate().map_err(|e| anyhow::anyhow!(e))?;
+    a.gate.load_baseline()?;
     let opts = RunOptions {
         spec_dir: set.dir.clone(),
         suites_dir: a
@@ -220,17 +223,7 @@ pub fn run_cmd(a: RunArgs, case_filter: Option<String>) -> Outcome {
         };
         let report = Report::from_outcome(&outcome, &a.api, &target.label, a.cases);
         print!("{}", summary::render(&report));
-        if let Some(dir) = &a.report_dir {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
-            super::spec_cmd::write_atomic(&dir.join("report.json"), report.to_json().as_bytes())?;
-            println!("wrote {}", dir.join("report.json").display());
-        }
-        Ok(if report.findings.is_empty() {
-            exit_codes::OK
-        } else {
-            exit_codes::FINDINGS
-        })
+        a.gate.finish(report, a.report_dir.as_deref())
     })
 }
 
