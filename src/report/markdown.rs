@@ -1,10 +1,11 @@
 //! A short Markdown summary, sized for a pull-request comment.
 
 use super::Report;
+use crate::run::record::Finding;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-/// Findings listed in full; the rest are counted (the comment must stay short).
+/// Distinct findings listed; the rest are counted (the comment must stay short).
 const LISTED: usize = 20;
 
 pub fn render(r: &Report) -> String {
@@ -42,11 +43,21 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(out, "| {v} | {p} | {f} |");
     }
     if !new.is_empty() {
-        out.push_str("\n| | version | operation | check | finding |\n|---|---|---|---|---|\n");
-        for f in new.iter().take(LISTED) {
+        // One row per finding id (a fingerprint): its cases differ only in the replay id.
+        let mut rows: Vec<(&Finding, usize)> = Vec::new();
+        for f in &new {
+            match rows.iter_mut().find(|(g, _)| g.id == f.id) {
+                Some((_, n)) => *n += 1,
+                None => rows.push((f, 1)),
+            }
+        }
+        out.push_str(
+            "\n| version | operation | check | cases | finding |\n|---|---|---|---:|---|\n",
+        );
+        for (f, cases) in rows.iter().take(LISTED) {
             let _ = writeln!(
                 out,
-                "| ❌ | {} | {} | `{}` | {} — replay: `kmsconform replay --case {} --seed {}` |",
+                "| {} | {} | `{}` | {cases} | {} — replay: `kmsconform replay --case {} --seed {}` |",
                 f.version,
                 f.operation,
                 f.check,
@@ -55,11 +66,11 @@ pub fn render(r: &Report) -> String {
                 f.seed
             );
         }
-        if new.len() > LISTED {
+        if rows.len() > LISTED {
             let _ = writeln!(
                 out,
                 "\n… and {} more in `report.json` / `report.html`.",
-                new.len() - LISTED
+                rows.len() - LISTED
             );
         }
     }
