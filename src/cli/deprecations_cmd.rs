@@ -143,16 +143,18 @@ async fn probe_client(
         let super::run_cmd::Target { client, label, .. } = t;
         return Ok((client, label, None));
     }
-    let mut cfg = reference::Config::default();
-    cfg.sunset = Some(reference::Sunset {
-        as_of,
-        not_before: set
-            .registry
-            .versions
-            .iter()
-            .filter_map(|v| v.not_before_date().map(|d| (v.version.clone(), d)))
-            .collect(),
-    });
+    let cfg = reference::Config {
+        sunset: Some(reference::Sunset {
+            as_of,
+            not_before: set
+                .registry
+                .versions
+                .iter()
+                .filter_map(|v| v.not_before_date().map(|d| (v.version.clone(), d)))
+                .collect(),
+        }),
+        ..Default::default()
+    };
     let creds = cfg.credentials.clone();
     let server = reference::spawn(cfg, "127.0.0.1:0".parse().expect("loopback address"))
         .await

@@ -46,10 +46,11 @@ impl Format {
 /// Writes each requested format into `dir` (created if needed); returns the files written.
 pub fn write_all(dir: &Path, formats: &[Format], r: &Report) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut formats = formats.to_vec();
-    formats.dedup();
     let mut written = Vec::new();
-    for f in formats {
+    for (i, &f) in formats.iter().enumerate() {
+        if formats[..i].contains(&f) {
+            continue;
+        }
         let path = dir.join(f.file_name());
         write_atomic(&path, f.render(r).as_bytes())?;
         written.push(path);
