@@ -8,6 +8,7 @@ pub mod case;
 pub mod check;
 pub mod cli;
 pub mod compare;
+pub mod deprecation;
 pub mod exit_codes;
 pub mod reference;
 pub mod report;

@@ -1,7 +1,9 @@
 //! The command line: argument parsing, dispatch, and the single mapping from outcomes and
 //! errors to exit codes.
 
+mod deprecations_cmd;
 mod diff_cmd;
+mod report_cmd;
 mod run_cmd;
 mod spec_cmd;
 
@@ -52,6 +54,15 @@ pub enum Command {
         #[arg(long, default_value_t = 3)]
         runs: usize,
     },
+    /// Known-failure baselines for CI (`--baseline`).
+    #[command(subcommand)]
+    Baseline(report_cmd::BaselineCommand),
+    /// Operations on report.json files.
+    #[command(subcommand)]
+    Report(report_cmd::ReportCommand),
+    /// Version deprecation status as of a date, a live probe per version, and the breakage
+    /// a client pinned to an older version meets on the current one.
+    Deprecations(deprecations_cmd::DeprecationsArgs),
     /// Import, lint and diff machine-readable specs.
     #[command(subcommand)]
     Spec(spec_cmd::SpecCommand),
@@ -109,6 +120,9 @@ pub fn main() -> i32 {
             Ok(exit_codes::OK)
         }
         Command::Spec(c) => spec_cmd::run(c),
+        Command::Baseline(c) => report_cmd::baseline(c),
+        Command::Report(c) => report_cmd::report(c),
+        Command::Deprecations(a) => deprecations_cmd::run(a),
     };
     match result {
         Ok(code) => code,

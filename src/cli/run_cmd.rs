@@ -70,7 +70,7 @@ pub struct RunArgs {
     /// Requests in flight at once within a version.
     #[arg(long, default_value_t = 32)]
     pub concurrency: usize,
-    /// Write report.json here.
+    /// Write the reports (see --format) here.
     #[arg(long)]
     pub report_dir: Option<PathBuf>,
     /// Suite snapshots: check (default for the embedded target), update, or off (default
@@ -83,6 +83,8 @@ pub struct RunArgs {
     /// Run one deterministic shard of the work: K/N (operations and suites per version).
     #[arg(long, value_parser = parse_partition)]
     pub partition: Option<(u32, u32)>,
+    #[command(flatten)]
+    pub gate: super::report_cmd::GateArgs,
 }
 
 fn parse_partition(s: &str) -> Result<(u32, u32), String> {
@@ -207,6 +209,7 @@ pub fn run_cmd(a: RunArgs, case_filter: Option<String>) -> Outcome {
         exclude: a.exclude_checks.clone(),
     };
     selection.validate().map_err(|e| anyhow::anyhow!(e))?;
+    a.gate.load_baseline()?;
     let opts = RunOptions {
         spec_dir: set.dir.clone(),
         suites_dir: a
@@ -273,17 +276,7 @@ pub fn run_cmd(a: RunArgs, case_filter: Option<String>) -> Outcome {
             &outcome.recorder.transcript(),
         )?;
         print!("{}", summary::render(&report));
-        if let Some(dir) = &a.report_dir {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
-            super::spec_cmd::write_atomic(&dir.join("report.json"), report.to_json().as_bytes())?;
-            println!("wrote {}", dir.join("report.json").display());
-        }
-        Ok(if report.findings.is_empty() {
-            exit_codes::OK
-        } else {
-            exit_codes::FINDINGS
-        })
+        a.gate.finish(report, a.report_dir.as_deref())
     })
 }
 

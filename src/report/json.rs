@@ -28,11 +28,15 @@ pub struct Count {
     pub failed: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     pub meta: RunMeta,
     pub counts: Vec<Count>,
     pub findings: Vec<Finding>,
+    /// Ids of this report's findings that the baseline (`--baseline`) lists as known: they
+    /// are shown but do not fail the gate.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub known_failures: Vec<String>,
 }
 
 impl Report {
@@ -66,6 +70,7 @@ impl Report {
             },
             counts,
             findings: o.recorder.findings(),
+            known_failures: Vec::new(),
         }
     }
 
@@ -103,6 +108,19 @@ impl Report {
         } else {
             c.failed += 1;
         }
+    }
+
+    pub fn from_json(text: &str) -> anyhow::Result<Self> {
+        Ok(serde_json::from_str(text)?)
+    }
+
+    pub fn is_known(&self, f: &Finding) -> bool {
+        self.known_failures.contains(&f.id)
+    }
+
+    /// Findings that fail the gate: those the baseline does not list.
+    pub fn new_findings(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| !self.is_known(f))
     }
 
     pub fn to_json(&self) -> String {

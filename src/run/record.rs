@@ -3,7 +3,7 @@
 
 use crate::check::{Failure, Selection};
 use crate::target::http::{Auth, Body, Client, Request, Response};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 pub const REDACTED: &str = "<redacted>";
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Finding {
     /// Stable fingerprint: check, operation, version, case kind and label (not timings or ids).
     pub id: String,
@@ -68,7 +68,7 @@ impl Finding {
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RedactedRequest {
     pub method: String,
     pub url: String,

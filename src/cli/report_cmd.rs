@@ -1,0 +1,115 @@
+//! The CI side of a run: report formats, baseline, failure budget; and the `baseline` and
+//! `report` subcommands.
+
+use super::Outcome;
+use crate::exit_codes;
+use crate::report::{self, baseline::Baseline, merge, summary, Format, Report};
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Args, Clone)]
+pub struct GateArgs {
+    /// Report format written into --report-dir (repeatable).
+    #[arg(long = "format", value_enum, default_values_t = [Format::Json])]
+    pub formats: Vec<Format>,
+    /// Known failures (from `kmsconform baseline write`): only findings not listed fail.
+    #[arg(long)]
+    pub baseline: Option<PathBuf>,
+    /// Fail only when there are more than N findings outside the baseline (default 0).
+    #[arg(long)]
+    pub max_failures: Option<usize>,
+}
+
+impl GateArgs {
+    /// Fails early (before a long run) on a baseline that cannot be read.
+    pub fn load_baseline(&self) -> anyhow::Result<Option<Baseline>> {
+        self.baseline.as_deref().map(Baseline::load).transpose()
+    }
+
+    /// Applies the baseline, writes the reports and returns the gate's exit code.
+    pub fn finish(&self, mut r: Report, report_dir: Option<&Path>) -> Outcome {
+        if let Some(b) = self.load_baseline()? {
+            b.apply(&mut r);
+            println!(
+                "baseline: {} of {} findings are known; {} new",
+                r.findings.len() - r.new_findings().count(),
+                r.findings.len(),
+                r.new_findings().count()
+            );
+        }
+        if let Some(dir) = report_dir {
+            for path in report::write_all(dir, &self.formats, &r)? {
+                println!("wrote {}", path.display());
+            }
+        }
+        Ok(report::gate(&r, self.max_failures))
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BaselineCommand {
+    /// Write known-failures.json from a run's report.json: every finding becomes known.
+    Write {
+        /// A report.json of a run.
+        report: PathBuf,
+        #[arg(long, default_value = "known-failures.json")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Combine the report.json files of a partitioned run into one report (all formats).
+    Merge {
+        /// report.json files to merge.
+        #[arg(required = true)]
+        reports: Vec<PathBuf>,
+        /// Where the merged reports go.
+        #[arg(long)]
+        report_dir: PathBuf,
+        #[command(flatten)]
+        gate: GateArgs,
+    },
+}
+
+fn read_report(path: &Path) -> anyhow::Result<Report> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Report::from_json(&text)
+        .with_context(|| format!("{} is not a kmsconform report.json", path.display()))
+}
+
+pub fn baseline(c: BaselineCommand) -> Outcome {
+    match c {
+        BaselineCommand::Write { report: path, out } => {
+            let b = Baseline::from_report(&read_report(&path)?);
+            report::write_atomic(&out, b.to_json().as_bytes())?;
+            println!(
+                "wrote {} ({} known failures)",
+                out.display(),
+                b.known_failures.len()
+            );
+            Ok(exit_codes::OK)
+        }
+    }
+}
+
+pub fn report(c: ReportCommand) -> Outcome {
+    match c {
+        ReportCommand::Merge {
+            reports,
+            report_dir,
+            gate,
+        } => {
+            gate.load_baseline()?;
+            let parts = reports
+                .iter()
+                .map(|p| read_report(p))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let merged = merge::merge(&parts)?;
+            print!("{}", summary::render(&merged));
+            gate.finish(merged, Some(&report_dir))
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! JUnit XML: one `<testsuite>` per version, one `<testcase>` per check × operation, one
+//! `<failure>` per finding (known baseline findings become `<skipped>` so CI stays green).
+//! Validated against the Jenkins xUnit `junit-10.xsd` in `tests/reports.rs`.
+
+use super::text::xml_escape;
+use super::Report;
+use crate::run::record::Finding;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+type CaseKey<'a> = (&'a str, &'a str);
+
+pub fn render(r: &Report) -> String {
+    // version → (check, operation) → findings; every counted pair is a testcase, and so is
+    // any pair that only appears in a finding.
+    let mut suites: BTreeMap<&str, BTreeMap<CaseKey, Vec<&Finding>>> = BTreeMap::new();
+    for c in &r.counts {
+        suites
+            .entry(&c.version)
+            .or_default()
+            .entry((&c.check, &c.operation))
+            .or_default();
+    }
+    for f in &r.findings {
+        suites
+            .entry(&f.version)
+            .or_default()
+            .entry((&f.check, &f.operation))
+            .or_default()
+            .push(f);
+    }
+    let new_findings = r.new_findings().count();
+    let total_cases: usize = suites.values().map(|s| s.len()).sum();
+    let failing_cases = |cases: &BTreeMap<CaseKey, Vec<&Finding>>| {
+        cases
+            .values()
+            .filter(|fs| fs.iter().any(|f| !r.is_known(f)))
+            .count()
+    };
+    let total_failing: usize = suites.values().map(failing_cases).sum();
+
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"kmsconform {}\" tests=\"{total_cases}\" failures=\"{total_failing}\" errors=\"0\" time=\"{:.3}\">",
+        xml_escape(&r.meta.api),
+        r.meta.duration_ms as f64 / 1000.0
+    );
+    for (version, cases) in &suites {
+        let skipped = cases
+            .values()
+            .filter(|fs| !fs.is_empty() && fs.iter().all(|f| r.is_known(f)))
+            .count();
+        let _ = writeln!(
+            out,
+            "  <testsuite name=\"{api} {v}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{skipped}\" hostname=\"{target}\" version=\"{v}\">",
+            cases.len(),
+            failing_cases(cases),
+            api = xml_escape(&r.meta.api),
+            v = xml_escape(version),
+            target = xml_escape(&r.meta.target),
+        );
+        let _ = writeln!(
+            out,
+            "    <properties>\n      <property name=\"seed\" value=\"{}\"/>\n      <property name=\"new_findings\" value=\"{new_findings}\"/>\n    </properties>",
+            r.meta.seed
+        );
+        for ((check, operation), findings) in cases {
+            let _ = write!(
+                out,
+                "    <testcase classname=\"{}.{}\" name=\"{} on {}\"",
+                xml_escape(version),
+                xml_escape(operation),
+                xml_escape(check),
+                xml_escape(operation)
+            );
+            if findings.is_empty() {
+                out.push_str("/>\n");
+                continue;
+            }
+            out.push_str(">\n");
+            for f in findings {
+                let element = if r.is_known(f) { "skipped" } else { "failure" };
+                let message = if r.is_known(f) {
+                    format!("known failure (baseline): {}", f.title)
+                } else {
+                    f.title.clone()
+                };
+                let _ = writeln!(
+                    out,
+                    "      <{element} type=\"{}\" message=\"{}\">{}</{element}>",
+                    xml_escape(&f.check),
+                    xml_escape(&message),
+                    xml_escape(&failure_text(f))
+                );
+            }
+            out.push_str("    </testcase>\n");
+        }
+        out.push_str("  </testsuite>\n");
+    }
+    out.push_str("</testsuites>\n");
+    out
+}
+
+fn failure_text(f: &Finding) -> String {
+    format!(
+        "finding {}\nexpected: {}\nactual:   {}\nstatus:   {}\nreplay:   kmsconform replay --case {} --seed {}\ncurl:     {}\n",
+        f.id,
+        f.expected,
+        f.actual,
+        f.status.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
+        f.case,
+        f.seed,
+        f.curl
+    )
+}
