@@ -372,3 +372,35 @@ fn drift_reports_key_type_enum_against_free_string() {
                 || r.0 == "drift-flag-without-parameter")
     );
 }
+
+#[test]
+fn every_cli_service_lints_without_errors() {
+    for s in SERVICES {
+        let dir = format!("specs/scp-cli/rev-001/{s}");
+        let out = run(&[
+            "spec",
+            "lint",
+            &dir,
+            "--as-of",
+            "2026-01-01",
+            "--format",
+            "json",
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{s}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let findings: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let has = |rule: &str| {
+            findings
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["rule"] == rule)
+        };
+        // KMS 1.0's Not Before (2025-12-31) has passed by 2026-01-01; the others' have not.
+        assert_eq!(has("version-past-not-before"), s == "kms", "{s}");
+    }
+}

@@ -133,7 +133,7 @@ pub fn run(cmd: SpecCommand) -> Outcome {
             list_rules,
         } => {
             if list_rules {
-                for (id, sev, doc) in RULES {
+                for (id, sev, doc) in RULES.iter().chain(cli::lint::RULES) {
                     println!("{id:<28} {:<8} {doc}", format!("{sev:?}").to_lowercase());
                 }
                 return Ok(exit_codes::OK);
@@ -322,8 +322,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 }
 
 fn run_lint(dir: &Path, as_of: chrono::NaiveDate, format: Format) -> Outcome {
-    let set = SpecSet::load(dir)?;
-    let findings = lint(&set, as_of);
+    let findings = if cli::lint::is_cli_dir(dir) {
+        cli::lint::lint(dir, as_of)?
+    } else {
+        lint(&SpecSet::load(dir)?, as_of)
+    };
     match format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&findings)?),
         Format::Text => {

@@ -3,6 +3,7 @@
 //! document so that `spec diff` applies the same rules to both surfaces.
 
 pub mod import;
+pub mod lint;
 pub mod parse;
 pub mod row_split;
 
