@@ -2,10 +2,14 @@
 
 use super::Outcome;
 use crate::exit_codes;
-use crate::spec::import::import;
+use crate::spec::changes::Level;
+use crate::spec::cli::{self, CliSpec};
+use crate::spec::diff::{self, Finding, Side};
+use crate::spec::import::{import, ImportOutput};
 use crate::spec::lint::{lint, Severity, RULES};
 use crate::spec::overlay::Overlay;
 use crate::spec::SpecSet;
+use crate::spec::{diff_render, drift};
 use anyhow::{bail, Context};
 use clap::{Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
@@ -16,9 +20,37 @@ pub enum Format {
     Json,
 }
 
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
+    Markdown,
+}
+
+/// The lowest level that makes the command exit 1.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FailOn {
+    Breaking,
+    Warning,
+    Info,
+    Never,
+}
+
+impl FailOn {
+    fn threshold(self) -> Option<Level> {
+        match self {
+            FailOn::Breaking => Some(Level::Breaking),
+            FailOn::Warning => Some(Level::Warning),
+            FailOn::Info => Some(Level::Info),
+            FailOn::Never => None,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum SpecCommand {
-    /// Import a vendor API reference (printable layout) into OpenAPI 3.1 specs + versions.json.
+    /// Import a vendor API reference (printable layout) into OpenAPI 3.1 specs + versions.json;
+    /// with `--api scp-cli`, a CLI reference into `<out>/<service>/<version>.json` CLI specs.
     Import {
         /// The vendor document (text of the printable reference).
         document: PathBuf,
@@ -46,6 +78,44 @@ pub enum SpecCommand {
         #[arg(long)]
         list_rules: bool,
     },
+    /// Changes between two specs (OpenAPI or CLI; files or spec directories) as named rules.
+    Diff {
+        /// Old spec (file or directory); with --chain, the one directory to walk.
+        old: Option<PathBuf>,
+        /// New spec (file or directory).
+        new: Option<PathBuf>,
+        /// Diff consecutive versions of OLD (1.0→1.1→…).
+        #[arg(long)]
+        chain: bool,
+        #[arg(long, value_enum, default_value = "text")]
+        format: ReportFormat,
+        /// Exit 1 when a change at or above this level exists.
+        #[arg(long, value_enum, default_value = "breaking")]
+        fail_on: FailOn,
+        /// Override a rule's level: RULE=info|warning|breaking (repeatable).
+        #[arg(long = "level", value_name = "RULE=LEVEL")]
+        levels: Vec<String>,
+        /// List the rule catalogue and exit.
+        #[arg(long)]
+        list_rules: bool,
+    },
+    /// Drift between a service's CLI specs and its API specs, per common version.
+    Drift {
+        /// API spec directory.
+        #[arg(long, default_value = "specs/scp-kms")]
+        api: PathBuf,
+        /// CLI spec directory of the same service.
+        #[arg(long, default_value = "specs/scp-cli/rev-001/kms")]
+        cli: PathBuf,
+        #[arg(long, value_enum, default_value = "text")]
+        format: ReportFormat,
+        /// Exit 1 when a finding at or above this level exists.
+        #[arg(long, value_enum, default_value = "warning")]
+        fail_on: FailOn,
+        /// List the rule catalogue and exit.
+        #[arg(long)]
+        list_rules: bool,
+    },
 }
 
 pub fn run(cmd: SpecCommand) -> Outcome {
@@ -63,7 +133,7 @@ pub fn run(cmd: SpecCommand) -> Outcome {
             list_rules,
         } => {
             if list_rules {
-                for (id, sev, doc) in RULES {
+                for (id, sev, doc) in RULES.iter().chain(cli::lint::RULES) {
                     println!("{id:<28} {:<8} {doc}", format!("{sev:?}").to_lowercase());
                 }
                 return Ok(exit_codes::OK);
@@ -74,19 +144,122 @@ pub fn run(cmd: SpecCommand) -> Outcome {
                 format,
             )
         }
+        SpecCommand::Diff {
+            old,
+            new,
+            chain,
+            format,
+            fail_on,
+            levels,
+            list_rules,
+        } => {
+            if list_rules {
+                print_rules(diff::RULES);
+                return Ok(exit_codes::OK);
+            }
+            run_diff(old, new, chain, format, fail_on, &levels)
+        }
+        SpecCommand::Drift {
+            api,
+            cli,
+            format,
+            fail_on,
+            list_rules,
+        } => {
+            if list_rules {
+                print_rules(drift::RULES);
+                return Ok(exit_codes::OK);
+            }
+            run_drift(&api, &cli, format, fail_on)
+        }
     }
 }
 
+fn print_rules(rules: &[(&str, Level, &str)]) {
+    for (id, level, doc) in rules {
+        println!("{id:<40} {:<8} {doc}", format!("{level:?}").to_lowercase());
+    }
+}
+
+fn run_diff(
+    old: Option<PathBuf>,
+    new: Option<PathBuf>,
+    chain: bool,
+    format: ReportFormat,
+    fail_on: FailOn,
+    levels: &[String],
+) -> Outcome {
+    let overrides = diff::parse_overrides(levels)?;
+    let (mut findings, title) = match (old, new, chain) {
+        (Some(dir), None, true) => (
+            diff::diff_chain(&Side::load(&dir)?)?,
+            format!("{} (consecutive versions)", dir.display()),
+        ),
+        (Some(old), Some(new), false) => (
+            diff::diff_sides(&Side::load(&old)?, &Side::load(&new)?)?,
+            format!("{} → {}", old.display(), new.display()),
+        ),
+        _ => bail!("usage: spec diff OLD NEW, or spec diff DIR --chain"),
+    };
+    diff::apply_overrides(&mut findings, &overrides);
+    report(&findings, &title, format, fail_on)
+}
+
+fn run_drift(api: &Path, cli_dir: &Path, format: ReportFormat, fail_on: FailOn) -> Outcome {
+    let set = SpecSet::load(api)?;
+    let reg: crate::spec::registry::Registry =
+        serde_json::from_value(crate::spec::read_json(&cli_dir.join("versions.json"))?)
+            .with_context(|| format!("{}: not a version registry", cli_dir.display()))?;
+    let mut findings = Vec::new();
+    let mut compared = 0;
+    for e in &reg.versions {
+        let Some(api_doc) = set.docs.get(&e.version) else {
+            continue;
+        };
+        let path = cli_dir.join(&e.spec);
+        let spec: CliSpec = serde_json::from_value(crate::spec::read_json(&path)?)
+            .with_context(|| format!("{}: not a CLI spec", path.display()))?;
+        findings.extend(drift::drift(&spec, api_doc));
+        compared += 1;
+    }
+    if compared == 0 {
+        bail!(
+            "{} and {} share no version",
+            cli_dir.display(),
+            api.display()
+        );
+    }
+    let title = format!("CLI {} vs API {}", cli_dir.display(), api.display());
+    report(&findings, &title, format, fail_on)
+}
+
+fn report(findings: &[Finding], title: &str, format: ReportFormat, fail_on: FailOn) -> Outcome {
+    match format {
+        ReportFormat::Json => println!("{}", serde_json::to_string_pretty(findings)?),
+        ReportFormat::Text => print!("{}", diff_render::text(findings, title)),
+        ReportFormat::Markdown => print!("{}", diff_render::markdown(findings, title)),
+    }
+    let failing = fail_on
+        .threshold()
+        .is_some_and(|t| findings.iter().any(|f| f.change.level >= t));
+    Ok(if failing {
+        exit_codes::FINDINGS
+    } else {
+        exit_codes::OK
+    })
+}
+
 fn run_import(document: &Path, api: &str, out: &Path, overlay_path: Option<&Path>) -> Outcome {
-    let text = std::fs::read(document)
-        .with_context(|| format!("cannot read vendor document {}", document.display()))?;
-    let text = String::from_utf8(text).map_err(|e| {
-        anyhow::anyhow!(
-            "{}: not UTF-8 text (byte {})",
-            document.display(),
-            e.utf8_error().valid_up_to()
-        )
-    })?;
+    let text = read_document(document)?;
+    let name = document
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if api == cli::import::API_PREFIX {
+        let output = cli::import::import(&text, &name)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", document.display()))?;
+        return write_output(out, &output);
+    }
     let default_overlay = out.join("overlay.json");
     let overlay_path = overlay_path
         .map(Path::to_path_buf)
@@ -108,16 +281,31 @@ fn run_import(document: &Path, api: &str, out: &Path, overlay_path: Option<&Path
             overlay.api
         );
     }
-    let name = document
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
     // Everything is produced in memory first: a failure leaves --out untouched.
     let output = import(&text, &name, &overlay)
         .map_err(|e| anyhow::anyhow!("{}: {e}", document.display()))?;
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    write_output(out, &output)
+}
+
+fn read_document(document: &Path) -> anyhow::Result<String> {
+    let text = std::fs::read(document)
+        .with_context(|| format!("cannot read vendor document {}", document.display()))?;
+    let text = String::from_utf8(text).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: not UTF-8 text (byte {})",
+            document.display(),
+            e.utf8_error().valid_up_to()
+        )
+    })?;
+    Ok(text)
+}
+
+fn write_output(out: &Path, output: &ImportOutput) -> Outcome {
     for (file, body) in &output.files {
-        write_atomic(&out.join(file), body.as_bytes())?;
+        let path = out.join(file);
+        let dir = path.parent().unwrap_or(out);
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        write_atomic(&path, body.as_bytes())?;
     }
     for (file, _) in &output.files {
         println!("wrote {}", out.join(file).display());
@@ -134,8 +322,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 }
 
 fn run_lint(dir: &Path, as_of: chrono::NaiveDate, format: Format) -> Outcome {
-    let set = SpecSet::load(dir)?;
-    let findings = lint(&set, as_of);
+    let findings = if cli::lint::is_cli_dir(dir) {
+        cli::lint::lint(dir, as_of)?
+    } else {
+        lint(&SpecSet::load(dir)?, as_of)
+    };
     match format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&findings)?),
         Format::Text => {

@@ -274,7 +274,26 @@ pub fn diff(old: &Value, new: &Value) -> Vec<Change> {
                 ));
             }
         }
-        for (k, (_, ta)) in &pa {
+        for (k, (ra, ta)) in &pa {
+            if let Some((rb, _)) = pb.get(k).filter(|(rb, _)| rb != ra) {
+                let (id2, lvl, became) = if *rb {
+                    (
+                        "request-parameter-became-required",
+                        Level::Breaking,
+                        "required",
+                    )
+                } else {
+                    ("request-parameter-became-optional", Level::Info, "optional")
+                };
+                out.push(ch(
+                    id2,
+                    lvl,
+                    id,
+                    None,
+                    Some(format!("{}:{}", k.0, k.1)),
+                    format!("{} parameter '{}' became {became}", k.0, k.1),
+                ));
+            }
             match pb.get(k) {
                 None => out.push(ch(
                     "request-parameter-removed",
@@ -372,7 +391,7 @@ pub fn diff(old: &Value, new: &Value) -> Vec<Change> {
 }
 
 impl<'a> Resolver<'a> {
-    fn flatten_root(&self, s: &'a Value) -> FieldFacts {
+    pub fn flatten_root(&self, s: &'a Value) -> FieldFacts {
         let mut m = BTreeMap::new();
         self.walk(s, "$".into(), true, &mut m, 0);
         m.remove("$").unwrap_or_default()

@@ -2,6 +2,10 @@
 //! directory (`specs/<api>/`: `versions.json` plus one OpenAPI document per version).
 
 pub mod changes;
+pub mod cli;
+pub mod diff;
+pub mod diff_render;
+pub mod drift;
 pub mod import;
 pub mod lint;
 pub mod overlay;

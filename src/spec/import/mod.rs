@@ -47,7 +47,7 @@ pub struct ImportOutput {
     pub files: Vec<(String, String)>,
 }
 
-fn version_key(v: &str) -> (u32, u32) {
+pub fn version_key(v: &str) -> (u32, u32) {
     let (a, b) = v.split_once('.').unwrap_or((v, "0"));
     (a.parse().unwrap_or(0), b.parse().unwrap_or(0))
 }
