@@ -62,9 +62,11 @@ pub struct DiffArgs {
     pub account_id: String,
     #[arg(long, default_value_t = 10)]
     pub timeout: u64,
-    /// Write report.json (diff findings join the run's findings).
+    /// Write the reports here (diff findings join the run's findings).
     #[arg(long)]
     pub report_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub gate: super::report_cmd::GateArgs,
 }
 
 impl DiffArgs {
@@ -168,17 +170,7 @@ pub fn diff_cmd(a: DiffArgs) -> Outcome {
             report.push(f);
         }
         print!("{}", summary::render(&report));
-        if let Some(dir) = &a.report_dir {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
-            super::spec_cmd::write_atomic(&dir.join("report.json"), report.to_json().as_bytes())?;
-            println!("wrote {}", dir.join("report.json").display());
-        }
-        Ok(if report.findings.is_empty() {
-            exit_codes::OK
-        } else {
-            exit_codes::FINDINGS
-        })
+        a.gate.finish(report, a.report_dir.as_deref())
     })
 }
 

@@ -120,8 +120,10 @@ pub async fn open_target(t: &TargetArgs) -> anyhow::Result<Target> {
     let faults = parse_faults(&t.faults)?;
     let timeout = Duration::from_secs(t.timeout.max(1));
     let (base, creds, server, label) = if t.target == "embedded" {
-        let mut cfg = reference::Config::default();
-        cfg.faults = faults;
+        let cfg = reference::Config {
+            faults,
+            ..Default::default()
+        };
         let creds = cfg.credentials.clone();
         let server = reference::spawn(cfg, "127.0.0.1:0".parse().expect("loopback address"))
             .await
@@ -323,8 +325,10 @@ pub fn serve_cmd(a: ServeArgs) -> Outcome {
         }
         return Ok(exit_codes::OK);
     }
-    let mut cfg = reference::Config::default();
-    cfg.faults = parse_faults(&a.faults)?;
+    let mut cfg = reference::Config {
+        faults: parse_faults(&a.faults)?,
+        ..Default::default()
+    };
     if a.enforce_sunset {
         let set = SpecSet::load(&spec_dir(&a.api, &a.spec_dir))?;
         let not_before = set

@@ -305,20 +305,12 @@ fn write_output(out: &Path, output: &ImportOutput) -> Outcome {
         let path = out.join(file);
         let dir = path.parent().unwrap_or(out);
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        write_atomic(&path, body.as_bytes())?;
+        crate::report::write_atomic(&path, body.as_bytes())?;
     }
     for (file, _) in &output.files {
         println!("wrote {}", out.join(file).display());
     }
     Ok(exit_codes::OK)
-}
-
-/// Write via a temporary sibling and rename, so a reader never sees half a file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("cannot move {} into place", path.display()))
 }
 
 fn run_lint(dir: &Path, as_of: chrono::NaiveDate, format: Format) -> Outcome {

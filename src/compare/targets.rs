@@ -25,6 +25,9 @@ pub struct TargetDiff {
     pub example_diff: String,
 }
 
+/// Per (operation, location): compared, noisy, differing, and the first (case, diff) shown.
+type PathStats = (usize, usize, usize, Option<(String, String)>);
+
 /// Leaf values by pointer, plus `$status`.
 fn leaves(e: &Exchange) -> BTreeMap<String, Value> {
     let mut out = BTreeMap::new();
@@ -61,9 +64,7 @@ pub fn compare(
         t.iter().map(|e| (align_key(e), e.clone())).collect()
     };
     let (b1, b2, c) = (index(baseline), index(baseline_again), index(candidate));
-    // (operation, location) → (compared, noise, differing, example)
-    let mut stats: BTreeMap<(String, String), (usize, usize, usize, Option<(String, String)>)> =
-        BTreeMap::new();
+    let mut stats: BTreeMap<(String, String), PathStats> = BTreeMap::new();
     for (key, x) in &b1 {
         let Some(y) = b2.get(key) else { continue };
         let entry_key = |loc: String| (x.operation.clone(), loc);

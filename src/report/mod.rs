@@ -58,6 +58,7 @@ pub fn write_all(dir: &Path, formats: &[Format], r: &Report) -> anyhow::Result<V
     Ok(written)
 }
 
+/// Write via a temporary sibling and rename, so a reader never sees half a file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
     std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;

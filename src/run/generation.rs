@@ -96,7 +96,7 @@ impl Generation {
             {
                 continue;
             }
-            b.insert("unique".into(), Value::String(names.next()));
+            b.insert("unique".into(), Value::String(names.fresh()));
             let case = format!("{}/setup/{}", ctx.version, i + 1);
             let label = st
                 .name
@@ -196,7 +196,7 @@ async fn run_operation(
         {
             return;
         }
-        let unique: Vec<String> = cfg.unique.iter().map(|_| names.next()).collect();
+        let unique: Vec<String> = cfg.unique.iter().map(|_| names.fresh()).collect();
         let g = tree.current();
         let case_id = format!("{}/{}/valid/{i}", ctx.version, op.operation_id);
         if !ctx.wants(&case_id) {
@@ -274,7 +274,7 @@ async fn run_operation(
         }
     }
     let Some(base) = first else { return };
-    let unique: Vec<String> = cfg.unique.iter().map(|_| names.next()).collect();
+    let unique: Vec<String> = cfg.unique.iter().map(|_| names.fresh()).collect();
     let invalid = case::invalid_requests(op, ctx.doc, &base, ctx.schemas);
     let needs_fresh = invalid
         .iter()
@@ -390,7 +390,7 @@ async fn prepare(
     case: &str,
 ) -> bool {
     for (i, st) in cfg.fresh.iter().enumerate() {
-        b.insert("unique".into(), Value::String(names.next()));
+        b.insert("unique".into(), Value::String(names.fresh()));
         if run_step(st, ctx, b, &format!("{case}/fresh/{i}"), "fresh resource")
             .await
             .is_err()

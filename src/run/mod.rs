@@ -154,7 +154,7 @@ impl Names {
             scope: scope.into(),
         }
     }
-    pub fn next(&mut self) -> String {
+    pub fn fresh(&mut self) -> String {
         use sha2::{Digest, Sha256};
         self.n += 1;
         let h = Sha256::digest(format!("{}|{}|{}", self.seed, self.scope, self.n));
@@ -296,7 +296,7 @@ pub async fn run(
             .filter(|s| wanted(&s.name) && ctx.in_partition(&format!("suite/{}", s.name)))
             .map(|s| async move {
                 let mut names = ctx.names(&format!("suite/{}", s.name));
-                let mut unique = || names.next();
+                let mut unique = || names.fresh();
                 suite::run_suite(s, ctx, &mut unique).await;
             });
         futures::future::join_all(jobs).await;

@@ -165,7 +165,7 @@ pub fn operations(doc: &Value) -> BTreeMap<String, (String, String, &Value)> {
     out
 }
 
-fn json_body<'a>(v: &'a Value) -> Option<&'a Value> {
+fn json_body(v: &Value) -> Option<&Value> {
     v.pointer("/content/application~1json/schema")
 }
 
