@@ -65,8 +65,14 @@ pub struct DiffArgs {
     /// Write the reports here (diff findings join the run's findings).
     #[arg(long)]
     pub report_dir: Option<PathBuf>,
-    #[command(flatten)]
-    pub gate: super::report_cmd::GateArgs,
+    /// Report formats written into --report-dir (repeatable).
+    #[arg(long = "format", value_enum, default_values_t = [crate::report::Format::Json])]
+    pub formats: Vec<crate::report::Format>,
+    /// Known failures (`kmsconform baseline write`); here `--baseline` names a target.
+    #[arg(long)]
+    pub known_failures: Option<PathBuf>,
+    #[arg(long)]
+    pub max_failures: Option<usize>,
 }
 
 impl DiffArgs {
@@ -170,7 +176,12 @@ pub fn diff_cmd(a: DiffArgs) -> Outcome {
             report.push(f);
         }
         print!("{}", summary::render(&report));
-        a.gate.finish(report, a.report_dir.as_deref())
+        let gate = super::report_cmd::GateArgs {
+            formats: a.formats.clone(),
+            baseline: a.known_failures.clone(),
+            max_failures: a.max_failures,
+        };
+        gate.finish(report, a.report_dir.as_deref())
     })
 }
 
