@@ -1,0 +1,101 @@
+//! A target that misbehaves at the transport level gets findings or a clear error with its
+//! exit code: never a panic, never a hang.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// A loopback server answering every connection with `reply` (None: close at once), after
+/// `delay`. It serves until the test process ends.
+fn server(reply: Option<Vec<u8>>, delay: Duration) -> String {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            let reply = reply.clone();
+            std::thread::spawn(move || {
+                let _ = s.set_read_timeout(Some(Duration::from_millis(200)));
+                let mut buf = [0u8; 8192];
+                let _ = s.read(&mut buf);
+                std::thread::sleep(delay);
+                if let Some(r) = reply {
+                    let _ = s.write_all(&r);
+                }
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+fn run(url: &str, extra: &[&str]) -> (Option<i32>, String, Duration) {
+    let started = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_kmsconform"))
+        .current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+        .args([
+            "run",
+            "--target",
+            url,
+            "--versions",
+            "1.3",
+            "--cases",
+            "1",
+            "--timeout",
+            "1",
+        ])
+        .args(extra)
+        .env("SCP_ACCESS_KEY", "ak")
+        .env("SCP_SECRET_KEY", "sk")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!text.contains("panicked"), "{text}");
+    (out.status.code(), text, started.elapsed())
+}
+
+#[test]
+fn garbage_bodies_become_findings() {
+    let url = server(Some(b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: 5\r\nConnection: close\r\n\r\n{oops".to_vec()), Duration::ZERO);
+    let (code, text, _) = run(&url, &["--suite", "lifecycle"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("body is not JSON"), "{text}");
+}
+
+#[test]
+fn connection_resets_become_findings() {
+    let url = server(None, Duration::ZERO);
+    let (code, text, _) = run(&url, &["--suite", "lifecycle"]);
+    assert!(code == Some(1) || code == Some(3), "{text}");
+    assert!(
+        text.contains("error") || text.contains("findings"),
+        "{text}"
+    );
+}
+
+#[test]
+fn oversized_bodies_are_capped() {
+    let mut reply = b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: 6000000\r\nConnection: close\r\n\r\n".to_vec();
+    reply.extend(std::iter::repeat_n(b'[', 6_000_000));
+    let url = server(Some(reply), Duration::ZERO);
+    let (code, text, _) = run(&url, &["--suite", "lifecycle"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("response size cap"), "{text}");
+}
+
+#[test]
+fn a_silent_target_is_unreachable_within_the_timeout() {
+    let url = server(
+        Some(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".to_vec()),
+        Duration::from_secs(30),
+    );
+    let (code, text, took) = run(&url, &[]);
+    assert_eq!(code, Some(3), "{text}");
+    assert!(text.contains("no response within 1000 ms"), "{text}");
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+}
