@@ -133,3 +133,29 @@ fn markdown_format() {
         "{out}"
     );
 }
+
+#[test]
+fn observed_breakage_comes_from_the_cross_version_diff() {
+    let (code, out, err) = deprecations(&["--as-of", "2026-11-22", "--observe"]);
+    assert_eq!(code, 0, "{err}");
+    let pinned_11 = out
+        .split("client pinned to 1.1")
+        .nth(1)
+        .expect("1.1 section");
+    let pinned_11 = pinned_11.split("client pinned to 1.2").next().unwrap();
+    for field in [
+        "createKey key.managed_type",
+        "listKeys keys[].managed_type",
+        "showKey key.managed_type",
+    ] {
+        let l = pinned_11
+            .lines()
+            .find(|l| l.contains("observed:") && l.contains(field))
+            .unwrap_or_else(|| panic!("{field} not observed:\n{out}"));
+        assert!(!l.contains("seen in 0/"), "{l}");
+    }
+    assert!(
+        !out.contains("✗"),
+        "undeclared differences on the reference:\n{out}"
+    );
+}

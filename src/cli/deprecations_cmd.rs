@@ -55,6 +55,10 @@ pub struct DeprecationsArgs {
     pub account_id: String,
     #[arg(long, default_value_t = 10)]
     pub timeout: u64,
+    /// Also observe the breakage: run the cross-version diff (each older version against
+    /// the current one) on --target (default: a fresh embedded target per version).
+    #[arg(long)]
+    pub observe: bool,
 }
 
 pub fn run(a: DeprecationsArgs) -> Outcome {
@@ -92,6 +96,9 @@ pub fn run(a: DeprecationsArgs) -> Outcome {
             }
             .into());
         }
+    }
+    if a.observe {
+        observe(&a, &set, &mut report)?;
     }
     match a.format {
         DeprecationFormat::Text => print!("{}", render::text(&report)),
@@ -171,4 +178,49 @@ async fn probe_client(
         format!("embedded (versions retired as of {as_of})"),
         Some(Box::new(server)),
     ))
+}
+
+/// Cross-version diff from every older version to the current one, on the target (without
+/// retiring versions: the point is what changes for the client, not whether it is served).
+fn observe(
+    a: &DeprecationsArgs,
+    set: &SpecSet,
+    report: &mut deprecation::DeprecationReport,
+) -> anyhow::Result<()> {
+    use super::diff_cmd::{transcript_run, Exercise};
+    use crate::compare::{versions, Normalizer};
+    let latest = set.docs.values().last().expect("versions");
+    let normalizer = Normalizer::from_spec(latest)
+        .map_err(|e| anyhow::anyhow!(e))?
+        .with_versions(set.versions());
+    let ex = Exercise {
+        set,
+        suites_dir: PathBuf::from("suites").join(&a.api),
+        cases: 3,
+        seed: 1,
+    };
+    let t = TargetArgs {
+        target: a.target.clone().unwrap_or_else(|| "embedded".into()),
+        faults: vec![],
+        access_key: a.access_key.clone(),
+        secret_key: a.secret_key.clone(),
+        account_id: a.account_id.clone(),
+        timeout: a.timeout,
+    };
+    let current = report.current.clone();
+    runtime()?.block_on(async {
+        let mut transcripts = std::collections::BTreeMap::new();
+        for v in set.versions() {
+            let (_, tr) = transcript_run(&ex, &t, vec![v.to_string()], &format!("obs{v}-")).await?;
+            transcripts.insert(v.to_string(), normalizer.transcript(&tr));
+        }
+        for v in report.versions.iter_mut().filter(|v| v.version != current) {
+            v.observed = Some(versions::compare(
+                &set.registry,
+                &transcripts,
+                &[v.version.clone(), current.clone()],
+            ));
+        }
+        anyhow::Ok(())
+    })
 }

@@ -121,26 +121,45 @@ pub fn parse_versions(spec: &str, set: &SpecSet) -> anyhow::Result<Vec<String>> 
     Ok(out)
 }
 
+/// What a transcript run exercises.
+pub struct Exercise<'a> {
+    pub set: &'a SpecSet,
+    pub suites_dir: PathBuf,
+    pub cases: usize,
+    pub seed: u64,
+}
+
+impl<'a> Exercise<'a> {
+    fn of(set: &'a SpecSet, a: &DiffArgs) -> Self {
+        Exercise {
+            set,
+            suites_dir: a
+                .suites_dir
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("suites").join(&a.api)),
+            cases: a.cases,
+            seed: a.seed,
+        }
+    }
+}
+
 /// One deterministic run (concurrency 1) on a fresh target, with its transcript.
-async fn transcript_run(
-    set: &SpecSet,
-    a: &DiffArgs,
+pub async fn transcript_run(
+    ex: &Exercise<'_>,
     t: &TargetArgs,
     versions: Vec<String>,
     salt: &str,
 ) -> anyhow::Result<(run::RunOutcome, Vec<Exchange>)> {
+    let set = ex.set;
     let target = open_target(t).await?;
     let opts = RunOptions {
         spec_dir: set.dir.clone(),
-        suites_dir: a
-            .suites_dir
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("suites").join(&a.api)),
+        suites_dir: ex.suites_dir.clone(),
         versions,
         suites: vec![],
         selection: Selection::default(),
-        cases: a.cases,
-        seed: a.seed,
+        cases: ex.cases,
+        seed: ex.seed,
         concurrency: 1,
         case_filter: None,
         capture: true,
@@ -199,7 +218,13 @@ async fn cross_version(
     let mut merged: Option<Report> = None;
     for v in &chain {
         let t = a.target_args(&a.target, a.faults.clone());
-        let (outcome, tr) = transcript_run(set, a, &t, vec![v.clone()], &format!("v{v}-")).await?;
+        let (outcome, tr) = transcript_run(
+            &Exercise::of(set, a),
+            &t,
+            vec![v.clone()],
+            &format!("v{v}-"),
+        )
+        .await?;
         let r = Report::from_outcome(&outcome, &a.api, &a.target, a.cases);
         merged = Some(match merged {
             None => r,
@@ -259,9 +284,9 @@ async fn cross_target(
     let names_only = Normalizer::default();
     let tb = a.target_args(baseline, vec![]);
     let tc = a.target_args(candidate, a.faults.clone());
-    let (o1, b1) = transcript_run(set, a, &tb, versions.clone(), "b1-").await?;
-    let (_, b2) = transcript_run(set, a, &tb, versions.clone(), "b2-").await?;
-    let (oc, c) = transcript_run(set, a, &tc, versions.clone(), "c-").await?;
+    let (o1, b1) = transcript_run(&Exercise::of(set, a), &tb, versions.clone(), "b1-").await?;
+    let (_, b2) = transcript_run(&Exercise::of(set, a), &tb, versions.clone(), "b2-").await?;
+    let (oc, c) = transcript_run(&Exercise::of(set, a), &tc, versions.clone(), "c-").await?;
     let diffs = compare::targets::compare(
         &names_only.transcript(&b1),
         &names_only.transcript(&b2),

@@ -33,6 +33,9 @@ pub struct VersionStatus {
     pub probe: Option<probe::ProbeResult>,
     /// What a client pinned to this version meets on the current one (None for current).
     pub breakage: Option<Breakage>,
+    /// The same, observed on a target by the cross-version diff (with `--observe`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed: Option<crate::compare::versions::VersionReport>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -72,6 +75,7 @@ pub fn assess(registry: &Registry, as_of: NaiveDate) -> DeprecationReport {
                 days_left,
                 probe: None,
                 breakage: (v.version != current).then(|| breakage(registry, &v.version, &current)),
+                observed: None,
             }
         })
         .collect();

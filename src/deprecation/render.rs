@@ -127,8 +127,40 @@ pub fn text(r: &DeprecationReport) -> String {
                 let _ = writeln!(out, "  {line}");
             }
         }
+        if let Some(o) = &v.observed {
+            for line in observed_lines(o) {
+                let _ = writeln!(out, "  observed: {line}");
+            }
+        }
     }
     out
+}
+
+/// The cross-version diff's view: declared changes seen, and anything undeclared.
+fn observed_lines(o: &crate::compare::versions::VersionReport) -> Vec<String> {
+    let mut lines: Vec<String> = o
+        .declared
+        .iter()
+        .map(|d| {
+            format!(
+                "{} {} {} — seen in {}/{} comparable case(s)",
+                d.change.id,
+                d.change.operation,
+                d.change.location.as_deref().unwrap_or(""),
+                d.observed,
+                d.comparable
+            )
+        })
+        .collect();
+    lines.extend(
+        o.differences
+            .iter()
+            .map(|d| format!("✗ {}: {}", d.kind, d.text)),
+    );
+    if lines.is_empty() {
+        lines.push("no difference in the exercised cases".into());
+    }
+    lines
 }
 
 pub fn markdown(r: &DeprecationReport) -> String {
@@ -167,6 +199,11 @@ pub fn markdown(r: &DeprecationReport) -> String {
             let _ = writeln!(out, "\n**Pinned to {} → {}**\n", b.from, b.to);
             for line in breakage_lines(b) {
                 let _ = writeln!(out, "- {line}");
+            }
+        }
+        if let Some(o) = &v.observed {
+            for line in observed_lines(o) {
+                let _ = writeln!(out, "- observed: {line}");
             }
         }
     }
