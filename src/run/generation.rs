@@ -103,14 +103,7 @@ impl Generation {
                 .clone()
                 .unwrap_or_else(|| format!("setup step {}", i + 1));
             if let Err(e) = run_step(st, ctx, &mut b, &case, &label).await {
-                let req = Request {
-                    method: "-".into(),
-                    path: "-".into(),
-                    query: vec![],
-                    headers: vec![],
-                    body: None,
-                    auth: Auth::Signed,
-                };
+                let req = Request::not_sent();
                 ctx.recorder.record(
                     ctx.client,
                     &ctx.version,

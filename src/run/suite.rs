@@ -242,14 +242,7 @@ pub async fn run_suite(s: &Suite, ctx: &VersionCtx<'_>, unique: &mut dyn FnMut()
             }
             if let Err(e) = run_step(st, ctx, &mut b, &case, &label).await {
                 // A broken binding stops the suite on this version: later steps depend on it.
-                let req = Request {
-                    method: "-".into(),
-                    path: "-".into(),
-                    query: vec![],
-                    headers: vec![],
-                    body: None,
-                    auth: Auth::Signed,
-                };
+                let req = Request::not_sent();
                 let op = st.call.clone().unwrap_or_else(|| "-".into());
                 let check = st.check.clone().unwrap_or_else(|| "persistence".into());
                 ctx.recorder.record(
@@ -544,14 +537,7 @@ async fn paginate(
         Err(_) => None,
     };
     let Some(total) = total else {
-        let req = Request {
-            method: "-".into(),
-            path: "-".into(),
-            query: vec![],
-            headers: vec![],
-            body: None,
-            auth: Auth::Signed,
-        };
+        let req = Request::not_sent();
         ctx.recorder.record(
             ctx.client,
             &ctx.version,
@@ -585,14 +571,7 @@ async fn paginate(
         let req = match build_request(&step, ctx, b, Some(&p.call), &extra) {
             Ok(r) => r,
             Err(e) => {
-                let req = Request {
-                    method: "-".into(),
-                    path: "-".into(),
-                    query: vec![],
-                    headers: vec![],
-                    body: None,
-                    auth: Auth::Signed,
-                };
+                let req = Request::not_sent();
                 ctx.recorder.record(
                     ctx.client,
                     &ctx.version,

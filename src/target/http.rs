@@ -22,6 +22,21 @@ pub struct Request {
     pub auth: Auth,
 }
 
+impl Request {
+    /// Stands in for a request that could not be built (a broken suite binding): the
+    /// failure is recorded against it.
+    pub fn not_sent() -> Self {
+        Request {
+            method: "-".into(),
+            path: "-".into(),
+            query: vec![],
+            headers: vec![],
+            body: None,
+            auth: Auth::Signed,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "snake_case")]
 pub enum Body {
