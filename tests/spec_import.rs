@@ -317,3 +317,44 @@ fn lint_errors_on_a_broken_spec_and_rejects_garbage() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("1.3.json: not valid JSON"));
 }
+
+/// The vendor document's inconsistencies, pinned: a new vendor revision or an importer
+/// change that alters them shows up as a snapshot diff (insta).
+#[test]
+fn lint_findings_are_pinned() {
+    let out = bin()
+        .current_dir(root())
+        .args([
+            "spec",
+            "lint",
+            "specs/scp-kms",
+            "--as-of",
+            "2026-11-22",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let findings: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let summary: Vec<String> = findings
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} [{}] {}",
+                f["severity"].as_str().unwrap(),
+                f["rule"].as_str().unwrap(),
+                f["versions"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_str().unwrap())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                f["location"].as_str().unwrap()
+            )
+        })
+        .collect();
+    insta::with_settings!({snapshot_path => "../snapshots/kmsconform", prepend_module_to_snapshot => false}, {
+        insta::assert_yaml_snapshot!("spec_lint_scp_kms", summary);
+    });
+}
