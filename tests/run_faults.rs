@@ -246,3 +246,35 @@ fn bad_flags_and_unreachable_targets_have_their_exit_codes() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("SCP_ACCESS_KEY"));
 }
+
+#[test]
+fn max_failures_stops_the_run_early_and_tolerates_up_to_n() {
+    let (_, full) = run(&["--fault", "create-returns-200", "--snapshots", "off"]);
+    let (code, early) = run(&[
+        "--fault",
+        "create-returns-200",
+        "--snapshots",
+        "off",
+        "--max-failures",
+        "0",
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(early["meta"]["stopped_early"], true);
+    let (f, e) = (
+        full["meta"]["requests"].as_u64().unwrap(),
+        early["meta"]["requests"].as_u64().unwrap(),
+    );
+    assert!(e < f, "an early stop sends fewer requests ({e} vs {f})");
+    let n = full["findings"].as_array().unwrap().len();
+    let budget = n.to_string();
+    let (code, tolerated) = run(&[
+        "--fault",
+        "create-returns-200",
+        "--snapshots",
+        "off",
+        "--max-failures",
+        &budget,
+    ]);
+    assert_eq!(code, 0, "{n} findings are within a budget of {n}");
+    assert_eq!(tolerated["meta"]["stopped_early"], false);
+}

@@ -165,6 +165,8 @@ pub async fn transcript_run(
         capture: true,
         name_salt: salt.into(),
         partition: None,
+        max_failures: None,
+        known_failures: vec![],
     };
     let outcome = run::run(set, &target.client, &opts, None)
         .await

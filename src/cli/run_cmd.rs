@@ -211,7 +211,11 @@ pub fn run_cmd(a: RunArgs, case_filter: Option<String>) -> Outcome {
         exclude: a.exclude_checks.clone(),
     };
     selection.validate().map_err(|e| anyhow::anyhow!(e))?;
-    a.gate.load_baseline()?;
+    let known_failures: Vec<String> = a
+        .gate
+        .load_baseline()?
+        .map(|b| b.known_failures.into_iter().map(|k| k.id).collect())
+        .unwrap_or_default();
     let opts = RunOptions {
         spec_dir: set.dir.clone(),
         suites_dir: a
@@ -228,6 +232,8 @@ pub fn run_cmd(a: RunArgs, case_filter: Option<String>) -> Outcome {
         capture: false,
         name_salt: String::new(),
         partition: a.partition,
+        max_failures: a.gate.max_failures,
+        known_failures,
     };
     // Snapshots cover whole suites: not with a replay filter or a shard.
     let snapshots = match a.snapshots {
@@ -278,6 +284,12 @@ pub fn run_cmd(a: RunArgs, case_filter: Option<String>) -> Outcome {
             &outcome.recorder.transcript(),
         )?;
         print!("{}", summary::render(&report));
+        if outcome.stopped_early {
+            println!(
+                "stopped early: more than {} new finding(s) (--max-failures)",
+                a.gate.max_failures.unwrap_or(0)
+            );
+        }
         a.gate.finish(report, a.report_dir.as_deref())
     })
 }
@@ -398,6 +410,8 @@ pub fn bench_cmd(clients: usize, requests: usize, runs: usize) -> Outcome {
                 capture: false,
                 name_salt: String::new(),
                 partition: None,
+                max_failures: None,
+                known_failures: vec![],
             };
             let o = run::run(&set, &target.client, &opts, None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             let secs = o.elapsed.as_secs_f64();

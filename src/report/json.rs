@@ -17,6 +17,9 @@ pub struct RunMeta {
     pub requests: u64,
     /// Wall time; the only field that differs between two runs with the same seed.
     pub duration_ms: u64,
+    /// The run stopped early: `--max-failures` was exceeded.
+    #[serde(default)]
+    pub stopped_early: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -67,6 +70,7 @@ impl Report {
                 suites: o.suites_run.clone(),
                 requests: o.recorder.requests(),
                 duration_ms: o.elapsed.as_millis() as u64,
+                stopped_early: o.stopped_early,
             },
             counts,
             findings: o.recorder.findings(),

@@ -318,6 +318,61 @@ async fn run_operation(
         )
         .await;
     }
+    // Boundary values (lengths at their bounds, each enum member, bounds of numbers): valid,
+    // so they must be accepted where valid requests are.
+    if let (Some(schema), Some(body)) = (&op.body, &base.body) {
+        let claim = Claim::Valid {
+            expect_accept: cfg.positive,
+        };
+        for (j, (label, inst)) in case::boundary_instances(schema, ctx.doc, body)
+            .into_iter()
+            .enumerate()
+        {
+            let case_id = format!("{}/{}/boundary/{j}", ctx.version, op.operation_id);
+            if !ctx.wants(&case_id) {
+                continue;
+            }
+            if !prepare(ctx, cfg, &mut b, &mut names, &case_id).await {
+                return;
+            }
+            let mut inst = inst;
+            // A unique field at a length bound gets a fresh value of that length.
+            for ptr in &cfg.unique {
+                let differs = body.pointer(ptr) != inst.pointer(ptr);
+                if let (true, Some(Value::String(v))) = (differs, inst.pointer_mut(ptr)) {
+                    *v = fresh_of_len(&mut names, v.chars().count());
+                }
+            }
+            let g = GeneratedRequest {
+                body: Some(inst),
+                label: format!("boundary {label}"),
+                ..base.clone()
+            };
+            let Some(req) = to_request(ctx, op, cfg, &b, &g, &unique, Some(&base)) else {
+                continue;
+            };
+            let (f, resp) = send(ctx, &op.operation_id, &req, claim).await;
+            ctx.recorder.record(
+                ctx.client,
+                &ctx.version,
+                &op.operation_id,
+                &case_id,
+                &g.label,
+                &req,
+                resp.as_ref(),
+                &applied_for(claim),
+                f,
+            );
+            cleanup(
+                ctx,
+                cfg,
+                &mut b,
+                resp.as_ref().and_then(|r| r.json.as_ref()),
+                &case_id,
+            )
+            .await;
+        }
+    }
     for (k, auth) in [Auth::Unsigned, Auth::WrongSignature, Auth::StaleTimestamp]
         .into_iter()
         .enumerate()
@@ -501,4 +556,14 @@ async fn send(
             None,
         ),
     }
+}
+
+/// A fresh lower-case alphanumeric value of exactly `len` characters.
+fn fresh_of_len(names: &mut Names, len: usize) -> String {
+    let mut s = String::new();
+    while s.len() < len {
+        s.push_str(&names.fresh()[2..]);
+    }
+    s.truncate(len);
+    s
 }

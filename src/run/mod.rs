@@ -62,7 +62,7 @@ impl VersionCtx<'_> {
 
     /// Whether a case (or a suite step) is wanted under the replay filter.
     pub fn wants(&self, case: &str) -> bool {
-        self.case_filter.as_deref().is_none_or(|f| f == case)
+        !self.recorder.exhausted() && self.case_filter.as_deref().is_none_or(|f| f == case)
     }
 }
 
@@ -83,6 +83,9 @@ pub struct RunOptions {
     pub name_salt: String,
     /// Run only this shard: (k, n) with 1 <= k <= n.
     pub partition: Option<(u32, u32)>,
+    /// Stop early once more than this many findings outside `known_failures` exist.
+    pub max_failures: Option<usize>,
+    pub known_failures: Vec<String>,
 }
 
 pub struct RunOutcome {
@@ -90,6 +93,8 @@ pub struct RunOutcome {
     pub elapsed: Duration,
     pub versions: Vec<String>,
     pub suites_run: Vec<String>,
+    /// The failure budget (`--max-failures`) was spent and the run stopped early.
+    pub stopped_early: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -201,6 +206,7 @@ pub async fn run(
     if opts.capture {
         recorder = recorder.with_transcript();
     }
+    recorder = recorder.with_stop(opts.max_failures, opts.known_failures.iter().cloned());
 
     // Reachability first: a target that does not answer is not a conformance finding.
     let probe = Request {
@@ -301,7 +307,9 @@ pub async fn run(
             });
         futures::future::join_all(jobs).await;
     }
+    let stopped_early = recorder.exhausted();
     Ok(RunOutcome {
+        stopped_early,
         recorder,
         elapsed: started.elapsed(),
         versions: opts.versions.clone(),

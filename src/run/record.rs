@@ -97,6 +97,9 @@ pub struct Exchange {
 
 pub struct Recorder {
     pub seed: u64,
+    /// Stop sending new cases once more than this many findings outside `known` exist.
+    stop_after: Option<usize>,
+    known: std::collections::BTreeSet<String>,
     transcript: Option<parking_lot::Mutex<Vec<Exchange>>>,
     pub selection: Selection,
     secret_fields: Vec<String>,
@@ -109,12 +112,36 @@ impl Recorder {
     pub fn new(seed: u64, selection: Selection, secret_fields: Vec<String>) -> Self {
         Self {
             seed,
+            stop_after: None,
+            known: Default::default(),
             transcript: None,
             selection,
             secret_fields,
             findings: Default::default(),
             tallies: Default::default(),
             requests: AtomicU64::new(0),
+        }
+    }
+
+    /// `--max-failures`: once more than `n` findings not in `known` exist, [`Self::exhausted`].
+    pub fn with_stop(mut self, n: Option<usize>, known: impl IntoIterator<Item = String>) -> Self {
+        self.stop_after = n;
+        self.known = known.into_iter().collect();
+        self
+    }
+
+    /// True when the failure budget is spent: callers send no further cases.
+    pub fn exhausted(&self) -> bool {
+        match self.stop_after {
+            None => false,
+            Some(n) => {
+                self.findings
+                    .lock()
+                    .iter()
+                    .filter(|f| !self.known.contains(&f.id))
+                    .count()
+                    > n
+            }
         }
     }
 

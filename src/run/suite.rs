@@ -224,6 +224,9 @@ pub async fn run_suite(s: &Suite, ctx: &VersionCtx<'_>, unique: &mut dyn FnMut()
         if !applies(&st.versions, &ctx.version) {
             continue;
         }
+        if ctx.recorder.exhausted() {
+            return; // --max-failures spent
+        }
         b.insert("unique".into(), Value::String(unique()));
         let items = st.for_each.clone().unwrap_or_else(|| vec![Value::Null]);
         for (j, item) in items.into_iter().enumerate() {
