@@ -340,7 +340,8 @@ async fn run_operation(
             for ptr in &cfg.unique {
                 let differs = body.pointer(ptr) != inst.pointer(ptr);
                 if let (true, Some(Value::String(v))) = (differs, inst.pointer_mut(ptr)) {
-                    *v = fresh_of_len(&mut names, v.chars().count());
+                    let short = Names::new(ctx.seed, &format!("boundary/{}/{j}", op.operation_id));
+                    *v = fresh_of_len(&mut names, short, v.chars().count());
                 }
             }
             let g = GeneratedRequest {
@@ -558,11 +559,17 @@ async fn send(
     }
 }
 
-/// A fresh lower-case alphanumeric value of exactly `len` characters.
-fn fresh_of_len(names: &mut Names, len: usize) -> String {
-    let mut s = String::new();
+/// A fresh lower-case alphanumeric value of exactly `len` characters. From 10 characters
+/// on it is a generated name padded with `z` (so comparisons canonicalise it); shorter ones
+/// come from `short`, which does not depend on the version (such a key is deleted at once).
+fn fresh_of_len(names: &mut Names, mut short: Names, len: usize) -> String {
+    let mut s = if len >= 10 {
+        names.fresh()
+    } else {
+        short.fresh()[2..].to_string()
+    };
     while s.len() < len {
-        s.push_str(&names.fresh()[2..]);
+        s.push('z');
     }
     s.truncate(len);
     s
