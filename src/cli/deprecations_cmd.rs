@@ -1,7 +1,7 @@
 //! `kmsconform deprecations`: version status as of a date, optional live probe, breakage;
 //! exit 1 when a version declared in use (`--in-use`) has expired.
 
-use super::run_cmd::{open_target, runtime, spec_dir, TargetArgs};
+use super::run_cmd::{open_target, runtime, spec_dir, AccessArgs, TargetArgs};
 use super::{CodedError, Outcome};
 use crate::deprecation::{self, probe, render};
 use crate::exit_codes;
@@ -42,19 +42,8 @@ pub struct DeprecationsArgs {
     pub api: String,
     #[arg(long)]
     pub spec_dir: Option<PathBuf>,
-    #[arg(long, env = "SCP_ACCESS_KEY", hide_env_values = true)]
-    pub access_key: Option<String>,
-    #[arg(long, env = "SCP_SECRET_KEY", hide_env_values = true)]
-    pub secret_key: Option<String>,
-    #[arg(
-        long,
-        env = "SCP_ACCOUNT_ID",
-        default_value = "",
-        hide_env_values = true
-    )]
-    pub account_id: String,
-    #[arg(long, default_value_t = 10)]
-    pub timeout: u64,
+    #[command(flatten)]
+    pub access: AccessArgs,
     /// Also observe the breakage: run the cross-version diff (each older version against
     /// the current one) on --target (default: a fresh embedded target per version).
     #[arg(long)]
@@ -141,10 +130,7 @@ async fn probe_client(
         let t = open_target(&TargetArgs {
             target: target.into(),
             faults: vec![],
-            access_key: a.access_key.clone(),
-            secret_key: a.secret_key.clone(),
-            account_id: a.account_id.clone(),
-            timeout: a.timeout,
+            access: a.access.clone(),
         })
         .await?;
         let super::run_cmd::Target { client, label, .. } = t;
@@ -170,7 +156,7 @@ async fn probe_client(
         &server.base_url(),
         Arc::new(ScpSigner::new(creds.clone())),
         Arc::new(ScpSigner::new(creds)),
-        Duration::from_secs(a.timeout.max(1)),
+        Duration::from_secs(a.access.timeout.max(1)),
         1024 * 1024,
     )?;
     Ok((
@@ -202,10 +188,7 @@ fn observe(
     let t = TargetArgs {
         target: a.target.clone().unwrap_or_else(|| "embedded".into()),
         faults: vec![],
-        access_key: a.access_key.clone(),
-        secret_key: a.secret_key.clone(),
-        account_id: a.account_id.clone(),
-        timeout: a.timeout,
+        access: a.access.clone(),
     };
     let current = report.current.clone();
     runtime()?.block_on(async {

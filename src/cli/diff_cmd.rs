@@ -1,7 +1,7 @@
 //! `kmsconform diff` (cross-version, cross-target), snapshot handling for `run`, and
 //! `kmsconform snapshots review`.
 
-use super::run_cmd::{open_target, runtime, spec_dir, TargetArgs};
+use super::run_cmd::{open_target, runtime, spec_dir, AccessArgs, TargetArgs};
 use super::{CodedError, Outcome};
 use crate::check::Selection;
 use crate::compare::{self, snapshot, Normalizer};
@@ -49,19 +49,8 @@ pub struct DiffArgs {
     pub cases: usize,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    #[arg(long, env = "SCP_ACCESS_KEY", hide_env_values = true)]
-    pub access_key: Option<String>,
-    #[arg(long, env = "SCP_SECRET_KEY", hide_env_values = true)]
-    pub secret_key: Option<String>,
-    #[arg(
-        long,
-        env = "SCP_ACCOUNT_ID",
-        default_value = "",
-        hide_env_values = true
-    )]
-    pub account_id: String,
-    #[arg(long, default_value_t = 10)]
-    pub timeout: u64,
+    #[command(flatten)]
+    pub access: AccessArgs,
     /// Write the reports here (diff findings join the run's findings).
     #[arg(long)]
     pub report_dir: Option<PathBuf>,
@@ -80,10 +69,7 @@ impl DiffArgs {
         TargetArgs {
             target: target.into(),
             faults,
-            access_key: self.access_key.clone(),
-            secret_key: self.secret_key.clone(),
-            account_id: self.account_id.clone(),
-            timeout: self.timeout,
+            access: self.access.clone(),
         }
     }
 }

@@ -16,14 +16,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-#[derive(Debug, Args, Clone)]
-pub struct TargetArgs {
-    /// `embedded` (the built-in reference server on a loopback port) or a base URL.
-    #[arg(long, default_value = "embedded")]
-    pub target: String,
-    /// Faults to switch on in the embedded target (see `kmsconform serve --list-faults`).
-    #[arg(long = "fault")]
-    pub faults: Vec<String>,
+/// How to reach and sign for a URL target (also used by diff and deprecations).
+#[derive(Debug, Args, Clone, Default)]
+pub struct AccessArgs {
     #[arg(long, env = "SCP_ACCESS_KEY", hide_env_values = true)]
     pub access_key: Option<String>,
     #[arg(long, env = "SCP_SECRET_KEY", hide_env_values = true)]
@@ -38,6 +33,18 @@ pub struct TargetArgs {
     /// Per-request timeout in seconds.
     #[arg(long, default_value_t = 10)]
     pub timeout: u64,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct TargetArgs {
+    /// `embedded` (the built-in reference server on a loopback port) or a base URL.
+    #[arg(long, default_value = "embedded")]
+    pub target: String,
+    /// Faults to switch on in the embedded target (see `kmsconform serve --list-faults`).
+    #[arg(long = "fault")]
+    pub faults: Vec<String>,
+    #[command(flatten)]
+    pub access: AccessArgs,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -118,7 +125,7 @@ pub struct Target {
 
 pub async fn open_target(t: &TargetArgs) -> anyhow::Result<Target> {
     let faults = parse_faults(&t.faults)?;
-    let timeout = Duration::from_secs(t.timeout.max(1));
+    let timeout = Duration::from_secs(t.access.timeout.max(1));
     let (base, creds, server, label) = if t.target == "embedded" {
         let cfg = reference::Config {
             faults,
@@ -150,13 +157,14 @@ pub async fn open_target(t: &TargetArgs) -> anyhow::Result<Target> {
                 t.target
             );
         }
-        let (Some(ak), Some(sk)) = (t.access_key.clone(), t.secret_key.clone()) else {
+        let (Some(ak), Some(sk)) = (t.access.access_key.clone(), t.access.secret_key.clone())
+        else {
             anyhow::bail!("a URL target needs credentials: set SCP_ACCESS_KEY and SCP_SECRET_KEY (or --access-key/--secret-key)");
         };
         let creds = Credentials {
             access_key: ak,
             secret_key: sk,
-            account_id: t.account_id.clone(),
+            account_id: t.access.account_id.clone(),
         };
         (
             t.target.trim_end_matches('/').to_string(),
@@ -395,7 +403,7 @@ pub fn bench_cmd(clients: usize, requests: usize, runs: usize) -> Outcome {
         server.shutdown().await;
         let set = SpecSet::load(&spec_dir("scp-kms", &None))?;
         for i in 0..runs {
-            let t = TargetArgs { target: "embedded".into(), faults: vec![], access_key: None, secret_key: None, account_id: String::new(), timeout: 10 };
+            let t = TargetArgs { target: "embedded".into(), faults: vec![], access: AccessArgs { timeout: 10, ..Default::default() } };
             let target = open_target(&t).await?;
             let opts = RunOptions {
                 spec_dir: set.dir.clone(),
