@@ -15,6 +15,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("create-returns-200", "status_code_conformance"),
     ("text-content-type", "content_type_conformance"),
     ("server-error-on-long-description", "not_a_server_error"),
+    ("reject-long-rotate-cycle", "positive_data_acceptance"),
     ("accept-invalid-name", "negative_data_rejection"),
     ("decrypt-corrupts", "roundtrip"),
     ("ciphertext-stale-version", "ciphertext_format"),
@@ -277,4 +278,51 @@ fn max_failures_stops_the_run_early_and_tolerates_up_to_n() {
     ]);
     assert_eq!(code, 0, "{n} findings are within a budget of {n}");
     assert_eq!(tolerated["meta"]["stopped_early"], false);
+}
+
+#[test]
+fn a_rejected_valid_request_is_shrunk_to_the_minimal_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kmsconform"))
+        .current_dir(root())
+        .args([
+            "run",
+            "--versions",
+            "1.3",
+            "--suite",
+            "generated",
+            "--cases",
+            "10",
+            "--fault",
+            "reject-long-rotate-cycle",
+            "--report-dir",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("report.json")).unwrap()).unwrap();
+    let shrunk: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| {
+            f["check"] == "positive_data_acceptance"
+                && f["title"].as_str().unwrap().contains("(shrunk)")
+        })
+        .collect();
+    assert_eq!(shrunk.len(), 1, "{:#}", report["findings"]);
+    // The smallest rotate_cycle the fault rejects is 366; everything optional is gone.
+    let body = &shrunk[0]["request"]["body"];
+    assert_eq!(body["rotate_cycle"], 366, "{body:#}");
+    assert!(
+        body.get("tags").is_none() && body.get("key_type").is_none(),
+        "{body:#}"
+    );
 }

@@ -35,6 +35,7 @@ faults! {
     CreateReturns200 => "create-returns-200", "createKey answers 200 instead of the documented 201";
     TextContentType => "text-content-type", "success bodies are sent with Content-Type text/plain";
     ServerErrorOnLongDescription => "server-error-on-long-description", "a description longer than 100 characters yields 500 instead of 400";
+    RejectLongRotateCycle => "reject-long-rotate-cycle", "createKey rejects rotate_cycle above 365 days although 730 is allowed (a positive-acceptance fault; shows shrinking)";
     AcceptInvalidName => "accept-invalid-name", "createKey accepts names violating the ^[a-z0-9]*$ pattern or 3..=63 length";
     DecryptCorrupts => "decrypt-corrupts", "decrypt flips the last plaintext byte when the plaintext is non-empty";
     CiphertextStaleVersion => "ciphertext-stale-version", "encrypt labels ciphertexts vault:v1: while encrypting with the current version";

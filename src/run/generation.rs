@@ -210,20 +210,50 @@ async fn run_operation(
             // Shrink: keep simplifying while the simpler request is still refused.
             shrunk_once = true;
             let mut best = (req.clone(), failures.clone(), resp.clone(), g.label.clone());
-            for _ in 0..48 {
-                if !tree.simplify() {
-                    break;
-                }
+            // proptest's shrinking loop: a still-failing candidate is simplified further, a
+            // passing one is complicated back; each new current value is tested.
+            let mut more = tree.simplify();
+            let mut budget = 256;
+            while more && budget > 0 {
+                budget -= 1;
                 let cand = tree.current();
-                let Some(creq) = to_request(ctx, op, cfg, &b, &cand, &unique, None) else {
-                    break;
+                // The simpler request must still satisfy the spec, or it proves nothing.
+                let still_valid = match (&op.body, &cand.body) {
+                    (Some(schema), Some(body)) => ctx
+                        .schemas
+                        .errors(schema, body)
+                        .map(|e| e.is_empty())
+                        .unwrap_or(false),
+                    _ => true,
                 };
-                let (cf, cr) = send(ctx, &op.operation_id, &creq, claim).await;
-                if cf.iter().any(|f| f.check == "positive_data_acceptance") {
-                    best = (creq, cf, cr, cand.label.clone());
-                } else if !tree.complicate() {
-                    break;
+                let mut fails = false;
+                if still_valid {
+                    // Each candidate is a request of its own: fresh unique values, cleaned up.
+                    let fresh: Vec<String> = cfg.unique.iter().map(|_| names.fresh()).collect();
+                    let Some(creq) = to_request(ctx, op, cfg, &b, &cand, &fresh, None) else {
+                        break;
+                    };
+                    let (cf, cr) = send(ctx, &op.operation_id, &creq, claim).await;
+                    cleanup(
+                        ctx,
+                        cfg,
+                        &mut b,
+                        cr.as_ref()
+                            .filter(|r| r.status < 300)
+                            .and_then(|r| r.json.as_ref()),
+                        &case_id,
+                    )
+                    .await;
+                    fails = cf.iter().any(|f| f.check == "positive_data_acceptance");
+                    if fails {
+                        best = (creq, cf, cr, cand.label.clone());
+                    }
                 }
+                more = if fails {
+                    tree.simplify()
+                } else {
+                    tree.complicate()
+                };
             }
             let (r, f, resp, label) = best;
             let applied = applied_for(claim);

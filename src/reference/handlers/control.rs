@@ -76,6 +76,11 @@ pub fn create_key(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     check_yn("auto_rotate", auto_rotate)?;
     let rotate_cycle = req_int(&b, "rotate_cycle")?;
     check_rotate_cycle(rotate_cycle)?;
+    if ctx.has(Fault::RejectLongRotateCycle) && rotate_cycle > 365 {
+        return Err(ApiError::validation(
+            "rotate_cycle: must be at most 365 days",
+        ));
+    }
     let purpose_s = req_str(&b, "purpose")?;
     let purpose = Purpose::parse(purpose_s).ok_or_else(|| {
         ApiError::validation(
