@@ -1754,7 +1754,10 @@ async fn router_works_without_sockets_and_shutdown_stops_server() {
 
 #[test]
 fn fault_catalogue_is_complete() {
-    assert_eq!(Fault::all().len(), 28);
+    assert!(
+        Fault::all().len() >= 15,
+        "the issue asks for at least 15 faults"
+    );
     for f in Fault::all() {
         assert_eq!(f.name().parse::<Fault>().unwrap(), *f);
     }
