@@ -243,10 +243,11 @@ pub fn run_cmd(a: RunArgs, case_filter: Option<String>) -> Outcome {
         max_failures: a.gate.max_failures,
         known_failures,
     };
-    // Snapshots cover whole suites: not with a replay filter or a shard.
+    // Snapshots record the correct reference: not with faults, a replay filter or a shard.
     let snapshots = match a.snapshots {
         Some(m) => m,
         None if a.target.target == "embedded"
+            && a.target.faults.is_empty()
             && case_filter.is_none()
             && a.partition.is_none()
             && a.suites.is_empty() =>
