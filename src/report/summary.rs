@@ -21,21 +21,43 @@ pub fn render(r: &Report) -> String {
         );
     }
     let _ = writeln!(out);
-    for f in r.findings.iter().take(50) {
-        let _ = writeln!(out, "✗ [{}] {} {} — {}\n    expected: {}\n    actual:   {}\n    replay:   kmsconform replay --case {} --seed {}", f.id, f.version, f.operation, f.check, f.expected, f.actual, f.case, f.seed);
+    // Findings with the same check, operation, version and observed problem usually share a
+    // root cause: one entry each, with the number of cases and one to replay.
+    let mut groups: Vec<(&crate::run::record::Finding, usize)> = Vec::new();
+    for f in &r.findings {
+        match groups.iter_mut().find(|(g, _)| {
+            (&g.check, &g.operation, &g.version, &g.actual)
+                == (&f.check, &f.operation, &f.version, &f.actual)
+        }) {
+            Some(g) => g.1 += 1,
+            None => groups.push((f, 1)),
+        }
     }
-    if r.findings.len() > 50 {
+    for (f, n) in groups.iter().take(40) {
+        let cases = if *n > 1 {
+            format!(" ({n} cases)")
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "… {} more findings in report.json",
-            r.findings.len() - 50
+            "✗ [{}] {} {} — {}{cases}\n    expected: {}\n    actual:   {}\n    replay:   kmsconform replay --case {} --seed {}",
+            f.id, f.version, f.operation, f.check, f.expected, f.actual, f.case, f.seed
+        );
+    }
+    if groups.len() > 40 {
+        let _ = writeln!(
+            out,
+            "… {} more distinct findings in report.json",
+            groups.len() - 40
         );
     }
     let secs = r.meta.duration_ms as f64 / 1000.0;
     let _ = writeln!(
         out,
-        "{} findings; {} requests in {:.2} s ({:.0} req/s); versions {}; seed {}",
+        "{} findings ({} distinct); {} requests in {:.2} s ({:.0} req/s); versions {}; seed {}",
         r.findings.len(),
+        groups.len(),
         r.meta.requests,
         secs,
         r.meta.requests as f64 / secs.max(1e-9),

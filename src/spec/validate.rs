@@ -61,20 +61,55 @@ impl SchemaSet {
     /// Error messages (with instance paths) of `value` against `schema`; empty when valid.
     pub fn errors(&self, schema: &Value, value: &Value) -> Result<Vec<String>, String> {
         let v = self.validator(schema)?;
-        Ok(v.iter_errors(value)
-            .map(|e| {
-                let path = e.instance_path().to_string();
-                format!(
-                    "{}: {e}",
-                    if path.is_empty() {
-                        "/".to_string()
-                    } else {
-                        path
-                    }
-                )
-            })
-            .collect())
+        let mut out = Vec::new();
+        for e in v.iter_errors(value) {
+            describe(&e, &mut out);
+        }
+        Ok(out)
     }
+}
+
+/// One line per error, "instance path: message". An `anyOf` failure is replaced by the
+/// errors of its closest alternative (the one that got deepest into the instance), so a
+/// nullable object reports the field that is wrong rather than the whole object.
+fn describe(e: &jsonschema::ValidationError<'_>, out: &mut Vec<String>) {
+    use jsonschema::error::ValidationErrorKind;
+    if let ValidationErrorKind::AnyOf { context } = e.kind() {
+        let depth = |branch: &Vec<jsonschema::ValidationError<'static>>| {
+            branch
+                .iter()
+                .map(|x| x.instance_path().to_string().matches('/').count())
+                .max()
+                .unwrap_or(0)
+        };
+        // The alternative the value was meant for: no type mismatch, or the deepest.
+        let wrong_type = |branch: &Vec<jsonschema::ValidationError<'static>>| {
+            branch.iter().any(|x| {
+                matches!(x.kind(), ValidationErrorKind::Type { .. })
+                    && x.instance_path() == e.instance_path()
+            })
+        };
+        let own = e.instance_path().to_string().matches('/').count();
+        if let Some(best) = context
+            .iter()
+            .filter(|b| !b.is_empty())
+            .max_by_key(|b| (depth(b), !wrong_type(b)))
+        {
+            if depth(best) > own || !wrong_type(best) {
+                best.iter().for_each(|x| describe(x, out));
+                return;
+            }
+        }
+    }
+    let path = e.instance_path().to_string();
+    out.push(format!(
+        "{}: {e}",
+        if path.is_empty() {
+            "/".to_string()
+        } else {
+            path
+        }
+    ));
 }
 
 #[cfg(test)]
@@ -96,5 +131,15 @@ mod tests {
         assert!(set
             .validator(&json!({"$ref": "#/components/schemas/Missing"}))
             .is_err());
+        // A nullable object reports the wrong field, not the whole object.
+        let nullable = json!({"anyOf": [{"$ref": "#/components/schemas/K"}, {"type": "null"}]});
+        let wrapper = json!({"type": "object", "properties": {"k": nullable}});
+        let errs = set.errors(&wrapper, &json!({"k": {"at": "x"}})).unwrap();
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(errs[0].starts_with("/k/at:"), "{errs:?}");
+        assert!(set
+            .errors(&wrapper, &json!({"k": null}))
+            .unwrap()
+            .is_empty());
     }
 }
