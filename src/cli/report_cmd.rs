@@ -16,7 +16,8 @@ pub struct GateArgs {
     /// Known failures (from `kmsconform baseline write`): only findings not listed fail.
     #[arg(long)]
     pub baseline: Option<PathBuf>,
-    /// Fail only when there are more than N findings outside the baseline (default 0).
+    /// Failure budget: up to N findings outside the baseline still pass; beyond N the run
+    /// stops sending cases and fails (default 0).
     #[arg(long)]
     pub max_failures: Option<usize>,
 }

@@ -19,10 +19,13 @@ use std::time::Duration;
 /// How to reach and sign for a URL target (also used by diff and deprecations).
 #[derive(Debug, Args, Clone, Default)]
 pub struct AccessArgs {
+    /// Access key for a URL target (signing).
     #[arg(long, env = "SCP_ACCESS_KEY", hide_env_values = true)]
     pub access_key: Option<String>,
+    /// Secret key for a URL target; never written to any output.
     #[arg(long, env = "SCP_SECRET_KEY", hide_env_values = true)]
     pub secret_key: Option<String>,
+    /// Optional account id, part of the signed message.
     #[arg(
         long,
         env = "SCP_ACCOUNT_ID",
@@ -54,8 +57,10 @@ pub struct RunArgs {
     /// API id; specs come from specs/<api>, suites from suites/<api>.
     #[arg(long, default_value = "scp-kms")]
     pub api: String,
+    /// Spec directory (default specs/<api>).
     #[arg(long)]
     pub spec_dir: Option<PathBuf>,
+    /// Suite directory (default suites/<api>).
     #[arg(long)]
     pub suites_dir: Option<PathBuf>,
     /// `all` or a comma-separated list, e.g. 1.0,1.3.
@@ -67,11 +72,13 @@ pub struct RunArgs {
     /// Only these checks (comma-separated ids).
     #[arg(long, value_delimiter = ',')]
     pub checks: Option<Vec<String>>,
+    /// Skip these checks (comma-separated ids).
     #[arg(long, value_delimiter = ',')]
     pub exclude_checks: Vec<String>,
     /// Valid cases generated per operation and version.
     #[arg(long, default_value_t = 10)]
     pub cases: usize,
+    /// Seed of case generation and generated names: same seed, same cases.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Requests in flight at once within a version.
@@ -80,8 +87,8 @@ pub struct RunArgs {
     /// Write the reports (see --format) here.
     #[arg(long)]
     pub report_dir: Option<PathBuf>,
-    /// Suite snapshots: check (default for the embedded target), update, or off (default
-    /// for a URL target).
+    /// Suite snapshots: check (default for the embedded target without faults), update, or
+    /// off (default otherwise).
     #[arg(long, value_enum)]
     pub snapshots: Option<crate::compare::snapshot::Mode>,
     /// Snapshot directory; default snapshots/<api>.
