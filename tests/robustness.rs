@@ -99,3 +99,47 @@ fn a_silent_target_is_unreachable_within_the_timeout() {
     assert!(text.contains("no response within 1000 ms"), "{text}");
     assert!(took < Duration::from_secs(15), "took {took:?}");
 }
+
+#[test]
+fn broken_suites_and_specs_are_usage_errors_naming_the_file() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let suites = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(root.join("suites/scp-kms")).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, suites.path().join(p.file_name().unwrap())).unwrap();
+    }
+    let run_with = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_kmsconform"))
+            .current_dir(&root)
+            .arg("run")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    std::fs::write(suites.path().join("broken.json"), r#"{"name": "broken", "description": "x", "steps": [{"call": "noSuchOperation", "check": "persistence", "expect": {"status": 200}}]}"#).unwrap();
+    let out = run_with(&["--suites-dir", suites.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("operation 'noSuchOperation' is not in version"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    std::fs::write(
+        suites.path().join("broken.json"),
+        r#"{"name": "broken", "steps": [}"#,
+    )
+    .unwrap();
+    let out = run_with(&["--suites-dir", suites.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("broken.json: not a suite"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = run_with(&["--spec-dir", "/nonexistent/specs"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/specs/versions.json"));
+}
