@@ -410,14 +410,16 @@ pub fn bench_cmd(clients: usize, requests: usize, runs: usize) -> Outcome {
         );
         server.shutdown().await;
         let set = SpecSet::load(&spec_dir("scp-kms", &None))?;
-        for i in 0..runs {
+        // Whole default runs, then the spec-generated cases alone (no suites: no RSA keys).
+        let plans: Vec<(String, Vec<String>)> = (1..=runs).map(|i| (format!("default run {i}"), vec![])).chain([("generated cases".to_string(), vec!["generated".to_string()])]).collect();
+        for (label, suites) in plans {
             let t = TargetArgs { target: "embedded".into(), faults: vec![], access: AccessArgs { timeout: 10, ..Default::default() } };
             let target = open_target(&t).await?;
             let opts = RunOptions {
                 spec_dir: set.dir.clone(),
                 suites_dir: PathBuf::from("suites/scp-kms"),
                 versions: set.versions().map(String::from).collect(),
-                suites: vec![],
+                suites,
                 selection: Selection::default(),
                 cases: 10,
                 seed: 1,
@@ -432,7 +434,7 @@ pub fn bench_cmd(clients: usize, requests: usize, runs: usize) -> Outcome {
             let o = run::run(&set, &target.client, &opts, None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             let secs = o.elapsed.as_secs_f64();
             let n = o.recorder.requests();
-            println!("conformance run {}: {n} validated requests in {secs:.2} s = {:.0} req/s, {} findings", i + 1, n as f64 / secs.max(1e-9), o.recorder.findings().len());
+            println!("{label}: {n} validated requests in {secs:.2} s = {:.0} req/s, {} findings", n as f64 / secs.max(1e-9), o.recorder.findings().len());
         }
         let ok = r.status_5xx == 0 && r.lost_updates == 0 && r.roundtrip_failures == 0;
         Ok(if ok { exit_codes::OK } else { exit_codes::FINDINGS })

@@ -259,11 +259,6 @@ impl RsaPool {
         }
     }
 
-    /// Starts the refill thread early, so the first rsa-2048 signature does not wait.
-    pub fn warm() {
-        let _ = rsa_pool();
-    }
-
     /// Takes a pooled key, or generates one inline when the pool is empty.
     pub fn take(&self) -> RsaPrivateKey {
         let pooled = self.keys.lock().pop();

@@ -130,7 +130,6 @@ pub(crate) struct App {
 
 impl App {
     fn new(config: Config) -> Arc<App> {
-        crypto::RsaPool::warm();
         let app = App {
             faults: faults::FaultSet::new(&config.faults),
             store: store::Store::default(),

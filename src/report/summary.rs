@@ -55,9 +55,13 @@ pub fn render(r: &Report) -> String {
     let secs = r.meta.duration_ms as f64 / 1000.0;
     let _ = writeln!(
         out,
-        "{} findings ({} distinct); {} requests in {:.2} s ({:.0} req/s); versions {}; seed {}",
+        "{} findings{}; {} requests in {:.2} s ({:.0} req/s); versions {}; seed {}",
         r.findings.len(),
-        groups.len(),
+        if groups.len() < r.findings.len() {
+            format!(" ({} distinct)", groups.len())
+        } else {
+            String::new()
+        },
         r.meta.requests,
         secs,
         r.meta.requests as f64 / secs.max(1e-9),
