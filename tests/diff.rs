@@ -185,6 +185,8 @@ fn a_changed_response_shape_leaves_a_pending_snapshot_and_fails() {
             "snapshot_conformance",
             "--fault",
             "extra-undocumented-field",
+            "--snapshots",
+            "check",
         ],
         dir.path(),
     );
