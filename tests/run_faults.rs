@@ -36,6 +36,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("delete-not-effective", "use_after_delete"),
     ("duplicate-name-allowed", "negative_data_rejection"),
     ("unknown-version-served", "version_shape"),
+    ("missing-version-served-oldest", "version_shape"),
     ("wrong-error-status", "use_after_delete"),
     ("error-envelope-missing", "response_schema_conformance"),
 ];

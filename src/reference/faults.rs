@@ -55,6 +55,7 @@ faults! {
     StoppedKeyUsable => "stopped-key-usable", "a key in state Stop is still usable on the data plane";
     DeleteNotEffective => "delete-not-effective", "direct delete answers 204 but the key stays";
     DuplicateNameAllowed => "duplicate-name-allowed", "createKey accepts a name already used by another key";
+    MissingVersionServedOldest => "missing-version-served-oldest", "a request without Scp-Api-Version is served as 1.0 instead of the CURRENT 1.3";
     UnknownVersionServed => "unknown-version-served", "an unknown Scp-Api-Version is served as 1.3 instead of 406";
     WrongErrorStatus => "wrong-error-status", "showKey of an unknown id answers 400 instead of 404";
     ErrorEnvelopeMissing => "error-envelope-missing", "errors are sent as a plain {\"message\":..} object without the envelope";

@@ -70,11 +70,14 @@ async fn handle(app: Arc<App>, req: Request) -> Result<Reply, ApiError> {
         Some(v) => Some(v.to_str().unwrap_or("\u{fffd}")),
         None => None,
     };
-    let version = negotiate(
-        version_header,
-        app.config.sunset.as_ref(),
-        app.faults.has(Fault::UnknownVersionServed),
-    )?;
+    let version = match version_header {
+        None if app.faults.has(Fault::MissingVersionServedOldest) => ApiVersion::V1_0,
+        _ => negotiate(
+            version_header,
+            app.config.sunset.as_ref(),
+            app.faults.has(Fault::UnknownVersionServed),
+        )?,
+    };
 
     let method = parts.method.as_str().to_string();
     let path_and_query = parts

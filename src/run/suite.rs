@@ -49,7 +49,7 @@ pub struct Step {
     pub raw_body: Option<String>,
     #[serde(default)]
     pub auth: Auth,
-    /// Overrides the version header value (e.g. an unknown version).
+    /// Overrides the version header value (e.g. an unknown version); "" omits the header.
     #[serde(default)]
     pub version_header: Option<String>,
     /// Versions this step applies to; default: all the suite's.
@@ -300,10 +300,12 @@ fn build_request(
     query.extend(extra_query.iter().cloned());
     let mut headers = Vec::new();
     if let Some((h, v)) = &ctx.version_header {
-        headers.push((
-            h.clone(),
-            st.version_header.clone().unwrap_or_else(|| v.clone()),
-        ));
+        // "" omits the header: the target must then serve its latest CURRENT version.
+        match st.version_header.as_deref() {
+            Some("") => {}
+            Some(other) => headers.push((h.clone(), other.to_string())),
+            None => headers.push((h.clone(), v.clone())),
+        }
     }
     let body = match (&st.body, &st.raw_body) {
         (Some(v), _) => Some(Body::Json(render(v, b)?)),
