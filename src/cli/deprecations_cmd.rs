@@ -68,7 +68,8 @@ pub fn run(a: DeprecationsArgs) -> Outcome {
         rt.block_on(async {
             let (client, label, _server) = probe_client(&a, target, &set, as_of).await?;
             for v in &mut report.versions {
-                v.probe = Some(probe::probe(&client, &v.version).await);
+                let req = set.docs.get(&v.version).and_then(probe::probe_request).ok_or_else(|| anyhow::anyhow!("version {}: the spec has no GET operation without path parameters to probe with", v.version))?;
+                v.probe = Some(probe::probe(&client, &req).await);
             }
             report.probed = Some(label);
             anyhow::Ok(())

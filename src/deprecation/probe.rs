@@ -1,6 +1,8 @@
-//! The live probe: one signed listKeys (`GET /v1/kms/transit`) per version, pinned with
-//! `Scp-Api-Version: kms X.Y`. Does the target still serve the version, and if not, how does
-//! it refuse? Does it announce retirement in `Deprecation` / `Sunset` / `Warning` headers?
+//! The live probe: one signed, harmless request per version — the spec's first GET without
+//! path parameters (for SCP KMS: listKeys, `GET /v1/kms/transit`) — pinned with the version
+//! header the spec declares (`Scp-Api-Version: kms X.Y`). Does the target still serve the
+//! version, and if not, how does it refuse? Does it announce retirement in `Deprecation` /
+//! `Sunset` / `Warning` headers?
 
 use crate::target::http::{Auth, Client, Request};
 use serde::Serialize;
@@ -19,16 +21,32 @@ pub struct ProbeResult {
     pub transport_error: Option<String>,
 }
 
-pub async fn probe(client: &Client, version: &str) -> ProbeResult {
-    let req = Request {
+/// The probe request for a version's OpenAPI document: its first GET (by operationId) with
+/// no path and no required parameter, with the version header; None when there is none.
+pub fn probe_request(doc: &Value) -> Option<Request> {
+    let ops = crate::spec::changes::operations(doc);
+    let needs_nothing = |op: &Value| {
+        op.get("parameters")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .all(|p| p.get("required") != Some(&Value::Bool(true)))
+    };
+    let (_, (_, path, _)) = ops
+        .iter()
+        .find(|(_, (m, p, op))| m == "get" && !p.contains('{') && needs_nothing(op))?;
+    Some(Request {
         method: "GET".into(),
-        path: "/v1/kms/transit".into(),
-        query: vec![("size".into(), "1".into())],
-        headers: vec![("Scp-Api-Version".into(), format!("kms {version}"))],
+        path: path.clone(),
+        query: vec![],
+        headers: crate::run::version_header(doc).into_iter().collect(),
         body: None,
         auth: Auth::Signed,
-    };
-    match client.send(&req).await {
+    })
+}
+
+pub async fn probe(client: &Client, req: &Request) -> ProbeResult {
+    match client.send(req).await {
         Ok(resp) => {
             let served = (200..300).contains(&resp.status);
             let error = (!served)
@@ -78,4 +96,24 @@ fn error_of(body: &Value) -> (Option<String>, Option<String>) {
             other => other.to_string(),
         });
     (code, detail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_probe_is_list_keys_with_the_version_header() {
+        let doc: Value =
+            serde_json::from_str(include_str!("../../specs/scp-kms/1.1.json")).unwrap();
+        let r = probe_request(&doc).unwrap();
+        assert_eq!(
+            (r.method.as_str(), r.path.as_str()),
+            ("GET", "/v1/kms/transit")
+        );
+        assert_eq!(
+            r.headers,
+            [("Scp-Api-Version".to_string(), "kms 1.1".to_string())]
+        );
+    }
 }
