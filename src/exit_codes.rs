@@ -8,3 +8,5 @@ pub const FINDINGS: i32 = 1;
 pub const USAGE: i32 = 2;
 /// The target could not be reached.
 pub const UNREACHABLE: i32 = 3;
+/// Interrupted (Ctrl-C): the partial report was written.
+pub const INTERRUPTED: i32 = 130;

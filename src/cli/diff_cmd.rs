@@ -153,6 +153,7 @@ pub async fn transcript_run(
         partition: None,
         max_failures: None,
         known_failures: vec![],
+        interrupt: None,
     };
     let outcome = run::run(set, &target.client, &opts, None)
         .await

@@ -249,6 +249,7 @@ pub fn run_cmd(a: RunArgs, case_filter: Option<String>) -> Outcome {
         partition: a.partition,
         max_failures: a.gate.max_failures,
         known_failures,
+        interrupt: Some(Default::default()),
     };
     // Snapshots record the correct reference: not with faults, a replay filter or a shard.
     let snapshots = match a.snapshots {
@@ -270,6 +271,15 @@ pub fn run_cmd(a: RunArgs, case_filter: Option<String>) -> Outcome {
     let rt = runtime()?;
     rt.block_on(async {
         let target = open_target(&a.target).await?;
+        // Ctrl-C stops sending cases; what was observed is still reported.
+        if let Some(flag) = opts.interrupt.clone() {
+            tokio::spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    eprintln!("interrupted: finishing the cases in flight, then reporting");
+                    flag.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+            });
+        }
         let progress = progress_bar();
         let outcome = run::run(&set, &target.client, &opts, progress.as_ref()).await;
         if let Some(p) = &progress {
@@ -300,13 +310,24 @@ pub fn run_cmd(a: RunArgs, case_filter: Option<String>) -> Outcome {
             &outcome.recorder.transcript(),
         )?;
         print!("{}", summary::render(&report));
-        if outcome.stopped_early {
+        let interrupted = opts
+            .interrupt
+            .as_ref()
+            .is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed));
+        if interrupted {
+            println!("interrupted: the report covers the cases sent before Ctrl-C");
+        } else if outcome.stopped_early {
             println!(
                 "stopped early: more than {} new finding(s) (--max-failures)",
                 a.gate.max_failures.unwrap_or(0)
             );
         }
-        a.gate.finish(report, a.report_dir.as_deref())
+        let code = a.gate.finish(report, a.report_dir.as_deref())?;
+        Ok(if interrupted {
+            exit_codes::INTERRUPTED
+        } else {
+            code
+        })
     })
 }
 
@@ -430,6 +451,7 @@ pub fn bench_cmd(clients: usize, requests: usize, runs: usize) -> Outcome {
                 partition: None,
                 max_failures: None,
                 known_failures: vec![],
+                interrupt: None,
             };
             let o = run::run(&set, &target.client, &opts, None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             let secs = o.elapsed.as_secs_f64();

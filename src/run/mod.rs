@@ -86,6 +86,8 @@ pub struct RunOptions {
     /// Stop early once more than this many findings outside `known_failures` exist.
     pub max_failures: Option<usize>,
     pub known_failures: Vec<String>,
+    /// Set (e.g. on Ctrl-C) to stop sending cases; the outcome so far is kept.
+    pub interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 pub struct RunOutcome {
@@ -207,6 +209,9 @@ pub async fn run(
         recorder = recorder.with_transcript();
     }
     recorder = recorder.with_stop(opts.max_failures, opts.known_failures.iter().cloned());
+    if let Some(flag) = &opts.interrupt {
+        recorder = recorder.with_interrupt(flag.clone());
+    }
 
     // Reachability first: a target that does not answer is not a conformance finding.
     let probe = Request {

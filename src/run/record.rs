@@ -99,6 +99,8 @@ pub struct Recorder {
     pub seed: u64,
     /// Stop sending new cases once more than this many findings outside `known` exist.
     stop_after: Option<usize>,
+    /// Set from outside (Ctrl-C): stop sending, keep what was observed.
+    interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     known: std::collections::BTreeSet<String>,
     transcript: Option<parking_lot::Mutex<Vec<Exchange>>>,
     pub selection: Selection,
@@ -113,6 +115,7 @@ impl Recorder {
         Self {
             seed,
             stop_after: None,
+            interrupt: None,
             known: Default::default(),
             transcript: None,
             selection,
@@ -130,8 +133,21 @@ impl Recorder {
         self
     }
 
-    /// True when the failure budget is spent: callers send no further cases.
+    /// Stop sending new cases once `flag` is set (the report is still written).
+    pub fn with_interrupt(mut self, flag: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Self {
+        self.interrupt = Some(flag);
+        self
+    }
+
+    /// True when the failure budget is spent or the run was interrupted: callers send no further cases.
     pub fn exhausted(&self) -> bool {
+        if self
+            .interrupt
+            .as_ref()
+            .is_some_and(|i| i.load(Ordering::Relaxed))
+        {
+            return true;
+        }
         match self.stop_after {
             None => false,
             Some(n) => {
