@@ -325,28 +325,8 @@ async fn run_operation(
             continue;
         };
         let case_id = format!("{}/{}/invalid/{j}", ctx.version, op.operation_id);
-        let (f, resp) = send(ctx, &op.operation_id, &req, Claim::Invalid).await;
-        ctx.recorder.record(
-            ctx.client,
-            &ctx.version,
-            &op.operation_id,
-            &case_id,
-            &format!("invalid request: {}", g.label),
-            &req,
-            resp.as_ref(),
-            &applied_for(Claim::Invalid),
-            f,
-        );
-        cleanup(
-            ctx,
-            cfg,
-            &mut b,
-            resp.as_ref()
-                .filter(|r| r.status < 300)
-                .and_then(|r| r.json.as_ref()),
-            &case_id,
-        )
-        .await;
+        let label = format!("invalid request: {}", g.label);
+        send_record_cleanup(ctx, op, cfg, &mut b, &case_id, &label, &req, Claim::Invalid).await;
     }
     // Boundary values (lengths at their bounds, each enum member, bounds of numbers): valid,
     // so they must be accepted where valid requests are.
@@ -382,26 +362,7 @@ async fn run_operation(
             let Some(req) = to_request(ctx, op, cfg, &b, &g, &unique, Some(&base)) else {
                 continue;
             };
-            let (f, resp) = send(ctx, &op.operation_id, &req, claim).await;
-            ctx.recorder.record(
-                ctx.client,
-                &ctx.version,
-                &op.operation_id,
-                &case_id,
-                &g.label,
-                &req,
-                resp.as_ref(),
-                &applied_for(claim),
-                f,
-            );
-            cleanup(
-                ctx,
-                cfg,
-                &mut b,
-                resp.as_ref().and_then(|r| r.json.as_ref()),
-                &case_id,
-            )
-            .await;
+            send_record_cleanup(ctx, op, cfg, &mut b, &case_id, &g.label, &req, claim).await;
         }
     }
     for (k, auth) in [Auth::Unsigned, Auth::WrongSignature, Auth::StaleTimestamp]
@@ -416,29 +377,40 @@ async fn run_operation(
             continue;
         };
         req.auth = auth;
-        let (f, resp) = send(ctx, &op.operation_id, &req, Claim::BadAuth).await;
-        ctx.recorder.record(
-            ctx.client,
-            &ctx.version,
-            &op.operation_id,
-            &case_id,
-            &format!("{auth:?} request"),
-            &req,
-            resp.as_ref(),
-            &applied_for(Claim::BadAuth),
-            f,
-        );
-        cleanup(
-            ctx,
-            cfg,
-            &mut b,
-            resp.as_ref()
-                .filter(|r| r.status < 300)
-                .and_then(|r| r.json.as_ref()),
-            &case_id,
-        )
-        .await;
+        let label = format!("{auth:?} request");
+        send_record_cleanup(ctx, op, cfg, &mut b, &case_id, &label, &req, Claim::BadAuth).await;
     }
+}
+
+/// Send one case, record it under its claim, and clean up what an accepted request created.
+#[allow(clippy::too_many_arguments)]
+async fn send_record_cleanup(
+    ctx: &VersionCtx<'_>,
+    op: &OperationSchema,
+    cfg: &OperationConfig,
+    b: &mut Bindings,
+    case_id: &str,
+    label: &str,
+    req: &Request,
+    claim: Claim,
+) {
+    let (f, resp) = send(ctx, &op.operation_id, req, claim).await;
+    ctx.recorder.record(
+        ctx.client,
+        &ctx.version,
+        &op.operation_id,
+        case_id,
+        label,
+        req,
+        resp.as_ref(),
+        &applied_for(claim),
+        f,
+    );
+    let created = resp
+        .as_ref()
+        .filter(|r| r.status < 300)
+        .and_then(|r| r.json.as_ref());
+    cleanup(ctx, cfg, b, created, case_id).await;
 }
 
 fn applied_for(claim: Claim) -> Vec<&'static str> {

@@ -245,24 +245,34 @@ pub async fn run_suite(s: &Suite, ctx: &VersionCtx<'_>, unique: &mut dyn FnMut()
             }
             if let Err(e) = run_step(st, ctx, &mut b, &case, &label).await {
                 // A broken binding stops the suite on this version: later steps depend on it.
-                let req = Request::not_sent();
                 let op = st.call.clone().unwrap_or_else(|| "-".into());
                 let check = st.check.clone().unwrap_or_else(|| "persistence".into());
-                ctx.recorder.record(
-                    ctx.client,
-                    &ctx.version,
+                problem(
+                    ctx,
                     &op,
                     &case,
                     &label,
-                    &req,
-                    None,
-                    &[],
-                    vec![Failure::new(&check, "the suite can continue", e)],
+                    Failure::new(&check, "the suite can continue", e),
                 );
                 return;
             }
         }
     }
+}
+
+/// Record a failure that happened before any request could be sent (a broken binding).
+fn problem(ctx: &VersionCtx<'_>, operation: &str, case: &str, label: &str, failure: Failure) {
+    ctx.recorder.record(
+        ctx.client,
+        &ctx.version,
+        operation,
+        case,
+        label,
+        &Request::not_sent(),
+        None,
+        &[],
+        vec![failure],
+    );
 }
 
 fn build_request(
@@ -542,21 +552,12 @@ async fn paginate(
         Err(_) => None,
     };
     let Some(total) = total else {
-        let req = Request::not_sent();
-        ctx.recorder.record(
-            ctx.client,
-            &ctx.version,
+        problem(
+            ctx,
             &p.call,
             case,
             label,
-            &req,
-            None,
-            &[],
-            vec![Failure::new(
-                &check,
-                "a numeric total",
-                format!("{:?}", p.total),
-            )],
+            Failure::new(&check, "a numeric total", format!("{:?}", p.total)),
         );
         return;
     };
@@ -576,17 +577,12 @@ async fn paginate(
         let req = match build_request(&step, ctx, b, Some(&p.call), &extra) {
             Ok(r) => r,
             Err(e) => {
-                let req = Request::not_sent();
-                ctx.recorder.record(
-                    ctx.client,
-                    &ctx.version,
+                problem(
+                    ctx,
                     &p.call,
                     case,
                     label,
-                    &req,
-                    None,
-                    &[],
-                    vec![Failure::new(&check, "a request", e)],
+                    Failure::new(&check, "a request", e),
                 );
                 return;
             }
@@ -713,28 +709,11 @@ async fn paginate(
         page += 1;
     }
     if seen.len() as u64 != total {
-        let req = Request {
-            method: "GET".into(),
-            path: p.call.clone(),
-            query: vec![],
-            headers: vec![],
-            body: None,
-            auth: Auth::Signed,
-        };
-        ctx.recorder.record(
-            ctx.client,
-            &ctx.version,
-            &p.call,
-            case,
-            label,
-            &req,
-            None,
-            &[],
-            vec![Failure::new(
-                &check,
-                format!("{total} items over all pages"),
-                format!("{}", seen.len()),
-            )],
+        let f = Failure::new(
+            &check,
+            format!("{total} items over all pages"),
+            format!("{}", seen.len()),
         );
+        problem(ctx, &p.call, case, label, f);
     }
 }
