@@ -212,6 +212,7 @@ pub async fn run(
     if let Some(flag) = &opts.interrupt {
         recorder = recorder.with_interrupt(flag.clone());
     }
+    recorder = recorder.with_progress(progress.cloned());
 
     // Reachability first: a target that does not answer is not a conformance finding.
     let probe = Request {

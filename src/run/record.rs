@@ -99,6 +99,8 @@ pub struct Recorder {
     pub seed: u64,
     /// Stop sending new cases once more than this many findings outside `known` exist.
     stop_after: Option<usize>,
+    /// Live progress line (a TTY only).
+    progress: Option<indicatif::ProgressBar>,
     /// Set from outside (Ctrl-C): stop sending, keep what was observed.
     interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     known: std::collections::BTreeSet<String>,
@@ -115,6 +117,7 @@ impl Recorder {
         Self {
             seed,
             stop_after: None,
+            progress: None,
             interrupt: None,
             known: Default::default(),
             transcript: None,
@@ -130,6 +133,11 @@ impl Recorder {
     pub fn with_stop(mut self, n: Option<usize>, known: impl IntoIterator<Item = String>) -> Self {
         self.stop_after = n;
         self.known = known.into_iter().collect();
+        self
+    }
+
+    pub fn with_progress(mut self, p: Option<indicatif::ProgressBar>) -> Self {
+        self.progress = p;
         self
     }
 
@@ -195,6 +203,13 @@ impl Recorder {
         applied: &[&str],
         failures: Vec<Failure>,
     ) {
+        if let Some(p) = &self.progress {
+            p.set_message(format!(
+                "{version} {operation}: {} requests, {} findings",
+                self.requests(),
+                self.findings.lock().len()
+            ));
+        }
         if let Some(t) = &self.transcript {
             let body = resp.and_then(|r| match &r.json {
                 Some(j) => Some(j.clone()),
