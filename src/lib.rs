@@ -4,6 +4,7 @@
 //! -> `check` (catalogue) -> `run` (generated cases and suites) -> `report`; `reference`
 //! is the embedded server.
 
+pub mod bundled;
 pub mod case;
 pub mod check;
 pub mod cli;

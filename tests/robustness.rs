@@ -176,3 +176,44 @@ fn an_interrupted_run_still_writes_its_report() {
     assert_eq!(report["meta"]["stopped_early"], true);
     assert!(report["meta"]["requests"].as_u64().unwrap() > 0);
 }
+
+#[test]
+fn an_installed_binary_runs_from_any_directory_with_the_bundled_specs() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let report = elsewhere.path().join("r");
+    let out = Command::new(env!("CARGO_BIN_EXE_kmsconform"))
+        .current_dir(elsewhere.path())
+        .args(["run", "--versions", "1.3", "--cases", "1", "--report-dir"])
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(report.join("report.json")).unwrap()).unwrap();
+    assert!(
+        r["meta"]["suites"].as_array().unwrap().len() >= 7,
+        "generated + 6 suites: {}",
+        r["meta"]["suites"]
+    );
+    assert!(
+        !elsewhere.path().join("snapshots").exists(),
+        "no snapshot directory is created there"
+    );
+    let lint = Command::new(env!("CARGO_BIN_EXE_kmsconform"))
+        .current_dir(elsewhere.path())
+        .args(["spec", "lint"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        lint.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&lint.stderr)
+    );
+}

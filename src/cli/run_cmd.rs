@@ -252,9 +252,14 @@ pub fn run_cmd(a: RunArgs, case_filter: Option<String>) -> Outcome {
         interrupt: Some(Default::default()),
     };
     // Snapshots record the correct reference: not with faults, a replay filter or a shard.
+    let snapshot_dir = a
+        .snapshot_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("snapshots").join(&a.api));
     let snapshots = match a.snapshots {
         Some(m) => m,
         None if a.target.target == "embedded"
+            && snapshot_dir.is_dir()
             && a.target.faults.is_empty()
             && case_filter.is_none()
             && a.partition.is_none()
@@ -297,10 +302,6 @@ pub fn run_cmd(a: RunArgs, case_filter: Option<String>) -> Outcome {
             Err(RunError::Config(m)) => return Err(anyhow::anyhow!(m)),
         };
         let mut report = Report::from_outcome(&outcome, &a.api, &target.label, a.cases);
-        let snapshot_dir = a
-            .snapshot_dir
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("snapshots").join(&a.api));
         super::diff_cmd::apply_snapshots(
             &mut report,
             &snapshot_dir,

@@ -64,10 +64,10 @@ fn yes() -> bool {
 
 impl Generation {
     pub fn load(path: &Path) -> Result<Self, String> {
-        if !path.exists() {
+        if !path.exists() && crate::bundled::read(path).is_none() {
             return Ok(Self::default());
         }
-        let t = std::fs::read_to_string(path)
+        let t = crate::bundled::read_to_string(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         serde_json::from_str(&t).map_err(|e| format!("{}: {e}", path.display()))
     }

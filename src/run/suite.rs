@@ -129,10 +129,16 @@ impl Expect {
 
 pub fn load_dir(dir: &Path) -> anyhow::Result<Vec<Suite>> {
     let mut out = Vec::new();
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .map_err(|e| anyhow::anyhow!("cannot read suites directory {}: {e}", dir.display()))?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
+    let listed: Vec<std::path::PathBuf> = match crate::bundled::list_dir(dir) {
+        Some(files) => files,
+        None => std::fs::read_dir(dir)
+            .map_err(|e| anyhow::anyhow!("cannot read suites directory {}: {e}", dir.display()))?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .collect(),
+    };
+    let mut entries: Vec<_> = listed
+        .into_iter()
         .filter(|p| {
             p.extension().is_some_and(|x| x == "json")
                 && p.file_name().is_some_and(|n| n != "generation.json")
@@ -140,7 +146,7 @@ pub fn load_dir(dir: &Path) -> anyhow::Result<Vec<Suite>> {
         .collect();
     entries.sort();
     for p in entries {
-        let text = std::fs::read_to_string(&p)
+        let text = crate::bundled::read_to_string(&p)
             .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", p.display()))?;
         let s: Suite = serde_json::from_str(&text)
             .map_err(|e| anyhow::anyhow!("{}: not a suite: {e}", p.display()))?;

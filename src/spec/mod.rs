@@ -43,7 +43,7 @@ pub enum SpecError {
 }
 
 pub fn read_json(path: &Path) -> Result<Value, SpecError> {
-    let text = std::fs::read_to_string(path).map_err(|source| SpecError::Io {
+    let text = crate::bundled::read_to_string(path).map_err(|source| SpecError::Io {
         path: path.into(),
         source,
     })?;
