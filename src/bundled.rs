@@ -90,8 +90,9 @@ mod tests {
     }
 
     #[test]
-    fn disk_wins_and_missing_defaults_fall_back() {
-        // Relative to the test's working directory (the crate root) the files exist: no bundle.
+    fn files_on_disk_and_unknown_paths_are_not_served_from_the_bundle() {
+        // Relative to the test's working directory (the crate root) the files exist: disk wins.
+        // The fallback itself is exercised by tests/robustness.rs from an empty directory.
         assert!(read(Path::new("specs/scp-kms/1.3.json")).is_none());
         assert!(read(Path::new("/nonexistent/specs/scp-kms/1.3.json")).is_none());
     }

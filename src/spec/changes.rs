@@ -184,27 +184,19 @@ pub fn diff(old: &Value, new: &Value) -> Vec<Change> {
                 text,
             }
         };
-    for (id, (m, p, _)) in &oo {
-        if !on.contains_key(id) {
+    // Operations on one side only: removed (breaking) or added (info).
+    for (from, to, id_, level, verb) in [
+        (&oo, &on, "operation-removed", Level::Breaking, "removed"),
+        (&on, &oo, "operation-added", Level::Info, "added"),
+    ] {
+        for (id, (m, p, _)) in from.iter().filter(|(id, _)| !to.contains_key(*id)) {
             out.push(ch(
-                "operation-removed",
-                Level::Breaking,
+                id_,
+                level,
                 id,
                 None,
                 None,
-                format!("{} {p} removed", m.to_uppercase()),
-            ));
-        }
-    }
-    for (id, (m, p, _)) in &on {
-        if !oo.contains_key(id) {
-            out.push(ch(
-                "operation-added",
-                Level::Info,
-                id,
-                None,
-                None,
-                format!("{} {p} added", m.to_uppercase()),
+                format!("{} {p} {verb}", m.to_uppercase()),
             ));
         }
     }
