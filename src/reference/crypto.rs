@@ -21,6 +21,9 @@ type Aria256Gcm = AesGcm<aria::Aria256, U12>;
 /// RSASSA-PSS salt length: the SHA-256 digest length.
 const PSS_SALT_LEN: usize = 32;
 
+/// Largest RSA-OAEP (SHA-256) plaintext for a 2048-bit key: 256 - 2 * 32 - 2 bytes.
+pub const RSA_OAEP_MAX_PLAINTEXT: usize = 190;
+
 pub const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
 /// The key purposes accepted by createKey.
@@ -53,6 +56,8 @@ impl Purpose {
     pub fn parse(s: &str) -> Option<Purpose> {
         Purpose::ALL.into_iter().find(|p| p.as_str() == s)
     }
+    /// Symmetric encryption (encrypt, decrypt, rewrap, datakey). rsa-2048 encrypts only under
+    /// the `rsa-encrypt` variant, decided in the data-plane handlers.
     pub fn can_encrypt(self) -> bool {
         matches!(self, Purpose::Aes256Gcm96 | Purpose::Aria)
     }
@@ -94,8 +99,19 @@ impl Material {
         }
     }
 
-    /// `nonce(12) || ciphertext || tag(16)`.
+    /// `nonce(12) || ciphertext || tag(16)`; for rsa-2048 (only reachable under the
+    /// `rsa-encrypt` variant) the RSA-OAEP (SHA-256) ciphertext, as OpenBao transit makes it.
     pub fn encrypt(&self, plaintext: &[u8]) -> Result<Vec<u8>, &'static str> {
+        if let Material::Rsa(k) = self {
+            if plaintext.len() > RSA_OAEP_MAX_PLAINTEXT {
+                return Err("plaintext is too long for rsa-2048 RSA-OAEP (at most 190 bytes)");
+            }
+            let k = k.get_or_init(|| rsa_pool().take());
+            return k
+                .to_public_key()
+                .encrypt(&mut OsRng, rsa::Oaep::new::<Sha256>(), plaintext)
+                .map_err(|_| "encryption failed");
+        }
         let mut nonce = [0u8; 12];
         OsRng.fill_bytes(&mut nonce);
         let ct = match self {
@@ -111,6 +127,12 @@ impl Material {
     }
 
     pub fn decrypt(&self, blob: &[u8]) -> Result<Vec<u8>, &'static str> {
+        if let Material::Rsa(k) = self {
+            let k = k.get_or_init(|| rsa_pool().take());
+            return k
+                .decrypt(rsa::Oaep::new::<Sha256>(), blob)
+                .map_err(|_| "rsa-oaep: decryption error");
+        }
         if blob.len() < 12 + 16 {
             return Err("ciphertext too short");
         }
@@ -311,6 +333,21 @@ mod tests {
             let other = Material::generate(p);
             assert!(other.decrypt(&ct).is_err());
         }
+    }
+
+    #[test]
+    fn rsa_oaep_round_trip() {
+        let m = Material::generate(Purpose::Rsa2048);
+        for pt in [&b""[..], b"hello", &[7u8; RSA_OAEP_MAX_PLAINTEXT]] {
+            let ct = m.encrypt(pt).unwrap();
+            assert_eq!(ct.len(), 256);
+            assert_eq!(m.decrypt(&ct).unwrap(), pt);
+        }
+        assert!(m.encrypt(&[0u8; RSA_OAEP_MAX_PLAINTEXT + 1]).is_err());
+        let mut ct = m.encrypt(b"x").unwrap();
+        ct[10] ^= 1;
+        assert!(m.decrypt(&ct).is_err());
+        assert!(m.decrypt(b"short").is_err());
     }
 
     #[test]

@@ -4,6 +4,9 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use super::store::uuid_v4;
+use super::variants::{Variant, VariantSet};
+
 /// An error answer; rendered by [`ApiError::into_response_with`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -47,14 +50,37 @@ impl ApiError {
     /// Renders the envelope, or the bare `{"message":..}` object when the
     /// `error-envelope-missing` fault is on.
     pub fn into_response_with(self, envelope: bool) -> Response {
+        self.render(envelope, &VariantSet::default())
+    }
+
+    /// Renders the envelope (shaped by the active variants), or the bare `{"message":..}`
+    /// object when `envelope` is false.
+    pub fn render(self, envelope: bool, variants: &VariantSet) -> Response {
         let body = if envelope {
+            let (code, title) = if variants.has(Variant::AltErrorCodes) {
+                alt_code(self.code)
+            } else {
+                (self.code, self.code)
+            };
+            let detail = if variants.has(Variant::DetailString) {
+                json!(self.detail.join("; "))
+            } else {
+                json!(self.detail)
+            };
+            let id = || {
+                if variants.has(Variant::UuidRequestIds) {
+                    uuid_v4()
+                } else {
+                    request_id()
+                }
+            };
             json!({"errors": [{
-                "code": self.code,
-                "title": self.code,
-                "detail": self.detail,
+                "code": code,
+                "title": title,
+                "detail": detail,
                 "status": self.status.as_u16(),
-                "request_id": request_id(),
-                "global_request_id": request_id(),
+                "request_id": id(),
+                "global_request_id": id(),
                 "links": [],
                 "related_resources": [],
                 "response": null,
@@ -68,6 +94,19 @@ impl ApiError {
             HeaderValue::from_static("application/json"),
         );
         resp
+    }
+}
+
+/// The `alt-error-codes` variant: (code, title) in place of a default code.
+fn alt_code(code: &'static str) -> (&'static str, &'static str) {
+    match code {
+        "ValidationError" => ("InvalidParameter", "Invalid parameter"),
+        "Unauthorized" => ("AuthenticationFailed", "Authentication failed"),
+        "Forbidden" => ("AccessDenied", "Access denied"),
+        "ResourceNotFound" => ("KeyNotFound", "Key not found"),
+        "NoSuchVersion" => ("UnsupportedVersion", "Unsupported version"),
+        "ContactAdminForAssistance" => ("InternalError", "Internal error"),
+        other => (other, other),
     }
 }
 

@@ -51,12 +51,20 @@ fn hex_val(c: u8) -> Option<u8> {
     (c as char).to_digit(16).map(|d| d as u8)
 }
 
-/// First value of a query parameter; an empty value counts as absent.
-pub fn query_param<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    q.iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-        .filter(|v| !v.is_empty())
+/// Value of a query parameter: its first occurrence, or its last when `last` is set; an empty
+/// value counts as absent.
+pub fn query_param<'a>(q: &'a [(String, String)], name: &str, last: bool) -> Option<&'a str> {
+    raw_query_param(q, name, last).filter(|v| !v.is_empty())
+}
+
+/// Like [`query_param`], but an empty value is returned as such.
+pub fn raw_query_param<'a>(q: &'a [(String, String)], name: &str, last: bool) -> Option<&'a str> {
+    let mut hits = q.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    if last {
+        hits.last()
+    } else {
+        hits.next()
+    }
 }
 
 /// The body must be a JSON object.
@@ -107,11 +115,17 @@ mod tests {
     #[test]
     fn query_decoding() {
         let q = parse_query(Some("a=1&name=x%20y+z&bad=%zz&t=%4"));
-        assert_eq!(query_param(&q, "a"), Some("1"));
-        assert_eq!(query_param(&q, "name"), Some("x y z"));
-        assert_eq!(query_param(&q, "bad"), Some("%zz"));
-        assert_eq!(query_param(&q, "t"), Some("%4"));
-        assert_eq!(query_param(&q, "missing"), None);
+        assert_eq!(query_param(&q, "a", false), Some("1"));
+        assert_eq!(query_param(&q, "name", false), Some("x y z"));
+        assert_eq!(query_param(&q, "bad", false), Some("%zz"));
+        assert_eq!(query_param(&q, "t", false), Some("%4"));
+        assert_eq!(query_param(&q, "missing", false), None);
+        let rep = parse_query(Some("s=1&s=2&e=x&e="));
+        assert_eq!(query_param(&rep, "s", false), Some("1"));
+        assert_eq!(query_param(&rep, "s", true), Some("2"));
+        assert_eq!(query_param(&rep, "e", false), Some("x"));
+        assert_eq!(query_param(&rep, "e", true), None);
+        assert_eq!(raw_query_param(&rep, "e", true), Some(""));
     }
 
     #[test]

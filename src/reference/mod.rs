@@ -11,6 +11,7 @@ mod loadtest;
 mod model;
 mod router;
 mod store;
+mod variants;
 mod version;
 
 use std::net::SocketAddr;
@@ -23,6 +24,7 @@ pub use errors::ApiError;
 pub use faults::{Fault, UnknownFault};
 pub use loadtest::{load_test, LoadReport};
 pub use router::router;
+pub use variants::{UnknownVariant, Variant, VariantSet};
 pub use version::ApiVersion;
 
 use crate::target::sign::Credentials;
@@ -32,6 +34,8 @@ use crate::target::sign::Credentials;
 pub struct Config {
     pub credentials: Credentials,
     pub faults: Vec<Fault>,
+    /// Conforming alternative behaviours (see [`Variant`]); empty = the default server.
+    pub variants: Vec<Variant>,
     pub sunset: Option<Sunset>,
     pub region: String,
     /// Accepted |server clock - Scp-Timestamp|, in seconds.
@@ -54,6 +58,7 @@ impl Default for Config {
                 account_id: String::new(),
             },
             faults: Vec::new(),
+            variants: Vec::new(),
             sunset: None,
             region: "kr-west1".to_string(),
             clock_skew_secs: 300,
@@ -125,6 +130,7 @@ pub async fn spawn(config: Config, addr: SocketAddr) -> anyhow::Result<RunningSe
 pub(crate) struct App {
     pub config: Config,
     pub faults: faults::FaultSet,
+    pub variants: VariantSet,
     pub store: store::Store,
 }
 
@@ -132,7 +138,8 @@ impl App {
     fn new(config: Config) -> Arc<App> {
         let app = App {
             faults: faults::FaultSet::new(&config.faults),
-            store: store::Store::default(),
+            variants: VariantSet::new(&config.variants),
+            store: store::Store::new(config.variants.contains(&Variant::FractionalTimestamps)),
             config,
         };
         handlers::managed::seed(&app);

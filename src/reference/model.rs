@@ -30,14 +30,21 @@ impl Shape {
     }
 }
 
-pub fn rfc3339(t: &DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+/// RFC 3339 UTC, whole seconds, or with milliseconds (`millis`, the `fractional-timestamps`
+/// variant).
+pub fn rfc3339(t: &DateTime<Utc>, millis: bool) -> String {
+    if millis {
+        t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    } else {
+        t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    }
 }
 
 /// `delete_at` / `next_rotate_at` are typed date-time: midnight UTC of the date.
-fn date_value(d: Option<NaiveDate>) -> Value {
+fn date_value(d: Option<NaiveDate>, millis: bool) -> Value {
+    let frac = if millis { ".000" } else { "" };
     match d {
-        Some(d) => Value::String(format!("{}T00:00:00Z", d.format("%Y-%m-%d"))),
+        Some(d) => Value::String(format!("{}T00:00:00{frac}Z", d.format("%Y-%m-%d"))),
         None => Value::Null,
     }
 }
@@ -53,7 +60,7 @@ pub fn key_json(
     let s = |v: &str| Value::String(v.to_string());
     m.insert("account_id".into(), s(&st.account_id));
     m.insert("auto_rotate".into(), s(&st.auto_rotate));
-    m.insert("created_at".into(), s(&rfc3339(&st.created_at)));
+    m.insert("created_at".into(), s(&rfc3339(&st.created_at, st.millis)));
     m.insert("created_by".into(), s(&st.created_by));
     let cv = st.current_version();
     m.insert(
@@ -64,7 +71,7 @@ pub fn key_json(
             Value::from(cv)
         },
     );
-    m.insert("delete_at".into(), date_value(st.delete_at));
+    m.insert("delete_at".into(), date_value(st.delete_at, st.millis));
     m.insert("delete_target_yn".into(), s(&st.delete_target_yn));
     m.insert("description".into(), s(&st.description));
     m.insert("id".into(), s(&rec.id));
@@ -80,10 +87,16 @@ pub fn key_json(
     if let Some(mt) = managed_type {
         m.insert("managed_type".into(), s(mt));
     }
-    m.insert("modified_at".into(), s(&rfc3339(&st.modified_at)));
+    m.insert(
+        "modified_at".into(),
+        s(&rfc3339(&st.modified_at, st.millis)),
+    );
     m.insert("modified_by".into(), s(&st.modified_by));
     m.insert("name".into(), s(&rec.name));
-    m.insert("next_rotate_at".into(), date_value(st.next_rotate_at()));
+    m.insert(
+        "next_rotate_at".into(),
+        date_value(st.next_rotate_at(), st.millis),
+    );
     m.insert("order_ref".into(), s(&st.order_ref));
     m.insert("purpose".into(), s(rec.purpose.as_str()));
     m.insert("region".into(), s(&st.region));

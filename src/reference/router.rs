@@ -16,8 +16,9 @@ use serde_json::Value;
 use super::errors::ApiError;
 use super::faults::Fault;
 use super::handlers::{control, data, managed};
-use super::input::parse_query;
+use super::input::{parse_query, query_param, raw_query_param};
 use super::store::Principal;
+use super::variants::Variant;
 use super::version::{negotiate, ApiVersion};
 use super::{auth, App, Config};
 
@@ -49,6 +50,18 @@ impl Ctx<'_> {
     pub fn has(&self, f: Fault) -> bool {
         self.app.faults.has(f)
     }
+    pub fn variant(&self, v: Variant) -> bool {
+        self.app.variants.has(v)
+    }
+    /// A query parameter: its first occurrence (its last under the `query-last-wins` variant);
+    /// an empty value counts as absent.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        query_param(&self.query, name, self.variant(Variant::QueryLastWins))
+    }
+    /// Like [`Ctx::param`], but an empty value is returned as such.
+    pub fn raw_param(&self, name: &str) -> Option<&str> {
+        raw_query_param(&self.query, name, self.variant(Variant::QueryLastWins))
+    }
 }
 
 /// The server as an axum `Router` (usable without a socket, e.g. with `tower::ServiceExt`).
@@ -60,7 +73,7 @@ async fn entry(State(app): State<Arc<App>>, req: Request) -> Response {
     let envelope = !app.faults.has(Fault::ErrorEnvelopeMissing);
     match handle(app.clone(), req).await {
         Ok(reply) => render(&app, reply),
-        Err(e) => e.into_response_with(envelope),
+        Err(e) => e.render(envelope, &app.variants),
     }
 }
 

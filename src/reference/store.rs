@@ -93,6 +93,8 @@ pub struct KeyState {
     /// Accepted and kept, but no documented response model carries tags.
     #[allow(dead_code)]
     pub tags: Vec<(String, String)>,
+    /// Timestamps keep milliseconds (the `fractional-timestamps` variant).
+    pub millis: bool,
 }
 
 impl KeyState {
@@ -106,7 +108,9 @@ impl KeyState {
         self.versions.get(version as usize - 1)
     }
     pub fn next_rotate_at(&self) -> Option<NaiveDate> {
-        if self.auto_rotate == "Y" {
+        // A cycle of 0 (only accepted under the `rotate-cycle-wide` variant) means no
+        // automatic rotation.
+        if self.auto_rotate == "Y" && self.rotate_cycle > 0 {
             self.created_at
                 .date_naive()
                 .checked_add_days(chrono::Days::new(self.rotate_cycle.max(0) as u64))
@@ -115,7 +119,7 @@ impl KeyState {
         }
     }
     pub fn touch(&mut self, by: &Principal) {
-        self.modified_at = now();
+        self.modified_at = clock(self.millis);
         self.modified_by = by.user_id.clone();
     }
     /// Records a successful data-plane use.
@@ -156,6 +160,8 @@ pub struct NewKey {
 pub struct Store {
     keys: RwLock<HashMap<String, Arc<KeyRecord>>>,
     seq: AtomicU64,
+    /// Timestamps keep milliseconds instead of whole seconds.
+    millis: bool,
 }
 
 /// Current time truncated to whole seconds (the documented timestamp precision).
@@ -164,7 +170,24 @@ pub fn now() -> DateTime<Utc> {
     DateTime::from_timestamp(n.timestamp(), 0).unwrap_or(n)
 }
 
+/// Current time truncated to milliseconds (`millis`) or whole seconds.
+pub fn clock(millis: bool) -> DateTime<Utc> {
+    if !millis {
+        return now();
+    }
+    let n = Utc::now();
+    DateTime::from_timestamp_millis(n.timestamp_millis()).unwrap_or(n)
+}
+
 impl Store {
+    /// An empty store; `millis` keeps timestamps to the millisecond.
+    pub fn new(millis: bool) -> Store {
+        Store {
+            millis,
+            ..Store::default()
+        }
+    }
+
     pub fn get(&self, id: &str) -> Option<Arc<KeyRecord>> {
         self.keys.read().get(id).cloned()
     }
@@ -190,7 +213,7 @@ impl Store {
         allow_duplicate: bool,
     ) -> Result<Arc<KeyRecord>, String> {
         let material = Arc::new(Material::generate(new.purpose));
-        let now = now();
+        let now = clock(self.millis);
         let id = hex::encode(rand::random::<[u8; 16]>());
         let mut map = self.keys.write();
         if !new.managed
@@ -226,6 +249,7 @@ impl Store {
                 versions: vec![material],
                 users: vec![(by.user_id.clone(), by.user_name.clone())],
                 tags: new.tags,
+                millis: self.millis,
             }),
         });
         map.insert(id, Arc::clone(&rec));

@@ -9,16 +9,20 @@ use super::{check_description, list};
 use crate::reference::crypto::{Material, Purpose};
 use crate::reference::errors::ApiError;
 use crate::reference::faults::Fault;
-use crate::reference::input::{json_object, query_param, req_int, req_str};
+use crate::reference::input::{json_object, req_int, req_str};
 use crate::reference::model::{key_show, Shape};
 use crate::reference::router::{Ctx, Reply};
 use crate::reference::store::{
     now, KeyRecord, NewKey, STATE_ACTIVE, STATE_STOP, STATE_TO_BE_TERMINATED,
 };
+use crate::reference::variants::Variant;
 
 /// Accepted rotation cycle in days (the vendor does not document bounds).
 pub const ROTATE_CYCLE_MIN: i64 = 1;
 pub const ROTATE_CYCLE_MAX: i64 = 730;
+/// The bounds under the `rotate-cycle-wide` variant (0 = no automatic rotation).
+pub const WIDE_ROTATE_CYCLE_MIN: i64 = 0;
+pub const WIDE_ROTATE_CYCLE_MAX: i64 = 3650;
 /// Days between a scheduled delete and `delete_at`.
 pub const DELETE_GRACE_DAYS: u64 = 7;
 
@@ -35,10 +39,15 @@ pub fn short(id: &str) -> String {
     id.chars().take(64).collect()
 }
 
-fn check_rotate_cycle(c: i64) -> Result<(), ApiError> {
-    if !(ROTATE_CYCLE_MIN..=ROTATE_CYCLE_MAX).contains(&c) {
+fn check_rotate_cycle(ctx: &Ctx<'_>, c: i64) -> Result<(), ApiError> {
+    let (min, max) = if ctx.variant(Variant::RotateCycleWide) {
+        (WIDE_ROTATE_CYCLE_MIN, WIDE_ROTATE_CYCLE_MAX)
+    } else {
+        (ROTATE_CYCLE_MIN, ROTATE_CYCLE_MAX)
+    };
+    if !(min..=max).contains(&c) {
         return Err(ApiError::validation(format!(
-            "rotate_cycle: must be between {ROTATE_CYCLE_MIN} and {ROTATE_CYCLE_MAX} days"
+            "rotate_cycle: must be between {min} and {max} days"
         )));
     }
     Ok(())
@@ -75,7 +84,7 @@ pub fn create_key(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let auto_rotate = req_str(&b, "auto_rotate")?;
     check_yn("auto_rotate", auto_rotate)?;
     let rotate_cycle = req_int(&b, "rotate_cycle")?;
-    check_rotate_cycle(rotate_cycle)?;
+    check_rotate_cycle(ctx, rotate_cycle)?;
     if ctx.has(Fault::RejectLongRotateCycle) && rotate_cycle > 365 {
         return Err(ApiError::validation(
             "rotate_cycle: must be at most 365 days",
@@ -148,10 +157,7 @@ pub fn create_key(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
 pub fn check_duplicate_name(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     // The spec types `name` as a plain string: an empty name is a name (and never taken).
     let name = ctx
-        .query
-        .iter()
-        .find(|(k, _)| k == "name")
-        .map(|(_, v)| v.as_str())
+        .raw_param("name")
         .ok_or_else(|| ApiError::validation("name: query parameter required"))?;
     Ok(Reply::ok(
         json!({"isDuplicateName": ctx.app.store.name_taken(name)}),
@@ -174,7 +180,7 @@ pub fn show_key(ctx: &Ctx<'_>, id: &str) -> Result<Reply, ApiError> {
 }
 
 pub fn delete_key(ctx: &Ctx<'_>, id: &str) -> Result<Reply, ApiError> {
-    let directly = match query_param(&ctx.query, "is_directly") {
+    let directly = match ctx.param("is_directly") {
         None => false,
         Some("true") | Some("True") => true,
         Some("false") | Some("False") => false,
@@ -213,7 +219,7 @@ pub fn change_rotate_info(ctx: &Ctx<'_>, id: &str) -> Result<Reply, ApiError> {
         Some(Value::Null) => None,
         Some(_) => {
             let c = req_int(&b, "rotate_cycle")?;
-            check_rotate_cycle(c)?;
+            check_rotate_cycle(ctx, c)?;
             Some(c)
         }
     };

@@ -1,5 +1,6 @@
 //! Data plane: /v1/kms/openapi/* (transit-style crypto). The documented codes here are
-//! 200/400/401/403 only, so an unknown key id is a 400, never a 404.
+//! 200/400/401/403 only, so an unknown key id is a 400 (a 403 under the `unknown-key-403`
+//! variant), never a 404.
 
 use rand::RngCore;
 use serde_json::{json, Value};
@@ -11,6 +12,7 @@ use crate::reference::faults::Fault;
 use crate::reference::input::{json_object, req_b64, req_str};
 use crate::reference::router::{Ctx, Reply};
 use crate::reference::store::{KeyRecord, KeyState, STATE_ACTIVE, STATE_STOP};
+use crate::reference::variants::Variant;
 use base64::Engine as _;
 
 /// Runs `f` under the key's lock after the existence, state and purpose checks, and records the
@@ -22,11 +24,14 @@ fn with_key<T>(
     op: &str,
     f: impl FnOnce(&KeyRecord, &mut KeyState) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
-    let rec = ctx
-        .app
-        .store
-        .get(id)
-        .ok_or_else(|| ApiError::validation(format!("key not found: {}", short(id))))?;
+    let rec = ctx.app.store.get(id).ok_or_else(|| {
+        let detail = format!("key not found: {}", short(id));
+        if ctx.variant(Variant::UnknownKey403) {
+            ApiError::forbidden(detail)
+        } else {
+            ApiError::validation(detail)
+        }
+    })?;
     let mut st = rec.state.lock();
     let usable =
         st.state == STATE_ACTIVE || (st.state == STATE_STOP && ctx.has(Fault::StoppedKeyUsable));
@@ -45,6 +50,16 @@ fn with_key<T>(
     let out = f(&rec, &mut st)?;
     st.record_use(&ctx.principal);
     Ok(out)
+}
+
+/// Purposes that encrypt, decrypt and rewrap: rsa-2048 too under the `rsa-encrypt` variant.
+/// (datakey keeps [`Purpose::can_encrypt`]: an rsa-2048 key refused datakey live.)
+fn encrypt_purpose(ctx: &Ctx<'_>) -> fn(Purpose) -> bool {
+    if ctx.variant(Variant::RsaEncrypt) {
+        |p| p.can_encrypt() || p == Purpose::Rsa2048
+    } else {
+        Purpose::can_encrypt
+    }
 }
 
 fn bad(e: impl Into<String>) -> ApiError {
@@ -70,7 +85,7 @@ fn decode_versioned<'s>(
 pub fn encrypt(ctx: &Ctx<'_>, id: &str) -> Result<Reply, ApiError> {
     let b = json_object(&ctx.body)?;
     let pt = req_b64(&b, "plaintext")?;
-    with_key(ctx, id, Purpose::can_encrypt, "encrypt", |_, st| {
+    with_key(ctx, id, encrypt_purpose(ctx), "encrypt", |_, st| {
         let cv = st.current_version();
         let m = st.material(cv).ok_or_else(|| bad("key has no versions"))?;
         let ct = m.encrypt(&pt).map_err(bad)?;
@@ -88,7 +103,7 @@ pub fn encrypt(ctx: &Ctx<'_>, id: &str) -> Result<Reply, ApiError> {
 pub fn decrypt(ctx: &Ctx<'_>, id: &str) -> Result<Reply, ApiError> {
     let b = json_object(&ctx.body)?;
     let ct = req_str(&b, "ciphertext")?;
-    with_key(ctx, id, Purpose::can_encrypt, "decrypt", |_, st| {
+    with_key(ctx, id, encrypt_purpose(ctx), "decrypt", |_, st| {
         let (_, blob, m) = decode_versioned(st, "ciphertext", ct)?;
         let mut pt = m
             .decrypt(&blob)
@@ -105,7 +120,7 @@ pub fn decrypt(ctx: &Ctx<'_>, id: &str) -> Result<Reply, ApiError> {
 pub fn rewrap(ctx: &Ctx<'_>, id: &str) -> Result<Reply, ApiError> {
     let b = json_object(&ctx.body)?;
     let ct = req_str(&b, "ciphertext")?;
-    with_key(ctx, id, Purpose::can_encrypt, "rewrap", |_, st| {
+    with_key(ctx, id, encrypt_purpose(ctx), "rewrap", |_, st| {
         let (_, blob, m) = decode_versioned(st, "ciphertext", ct)?;
         let pt = m
             .decrypt(&blob)
