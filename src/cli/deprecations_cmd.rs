@@ -131,6 +131,7 @@ async fn probe_client(
         let t = open_target(&TargetArgs {
             target: target.into(),
             faults: vec![],
+            variants: vec![],
             access: a.access.clone(),
         })
         .await?;
@@ -189,6 +190,7 @@ fn observe(
     let t = TargetArgs {
         target: a.target.clone().unwrap_or_else(|| "embedded".into()),
         faults: vec![],
+        variants: vec![],
         access: a.access.clone(),
     };
     let current = report.current.clone();

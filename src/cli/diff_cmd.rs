@@ -69,6 +69,7 @@ impl DiffArgs {
         TargetArgs {
             target: target.into(),
             faults,
+            variants: vec![],
             access: self.access.clone(),
         }
     }

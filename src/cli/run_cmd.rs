@@ -3,7 +3,7 @@
 use super::{CodedError, Outcome};
 use crate::check::Selection;
 use crate::exit_codes;
-use crate::reference::{self, Fault};
+use crate::reference::{self, Fault, Variant};
 use crate::report::{summary, Report};
 use crate::run::{self, RunError, RunOptions};
 use crate::spec::SpecSet;
@@ -46,6 +46,10 @@ pub struct TargetArgs {
     /// Faults to switch on in the embedded target (see `kmsconform serve --list-faults`).
     #[arg(long = "fault")]
     pub faults: Vec<String>,
+    /// Conforming variants of the embedded target (repeatable; `all` for every one; see
+    /// `kmsconform serve --list-variants`).
+    #[arg(long = "variant")]
+    pub variants: Vec<String>,
     #[command(flatten)]
     pub access: AccessArgs,
 }
@@ -87,8 +91,8 @@ pub struct RunArgs {
     /// Write the reports (see --format) here.
     #[arg(long)]
     pub report_dir: Option<PathBuf>,
-    /// Suite snapshots: check (default for the embedded target without faults), update, or
-    /// off (default otherwise).
+    /// Suite snapshots: check (default for the embedded target without faults or variants),
+    /// update, or off (default otherwise).
     #[arg(long, value_enum)]
     pub snapshots: Option<crate::compare::snapshot::Mode>,
     /// Snapshot directory; default snapshots/<api>.
@@ -123,6 +127,19 @@ fn parse_faults(names: &[String]) -> anyhow::Result<Vec<Fault>> {
         .collect()
 }
 
+fn parse_variants(names: &[String]) -> anyhow::Result<Vec<Variant>> {
+    Variant::parse_list(names)
+        .map_err(|e| anyhow::anyhow!("{e} (see `kmsconform serve --list-variants`)"))
+}
+
+fn names(variants: &[Variant]) -> String {
+    variants
+        .iter()
+        .map(|v| v.name())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// A running target: the embedded server (kept alive by the guard) or a URL.
 pub struct Target {
     pub client: Client,
@@ -132,25 +149,37 @@ pub struct Target {
 
 pub async fn open_target(t: &TargetArgs) -> anyhow::Result<Target> {
     let faults = parse_faults(&t.faults)?;
+    let variants = parse_variants(&t.variants)?;
     let timeout = Duration::from_secs(t.access.timeout.max(1));
     let (base, creds, server, label) = if t.target == "embedded" {
+        let mut parts = Vec::new();
+        if !t.faults.is_empty() {
+            parts.push(format!("faults: {}", t.faults.join(",")));
+        }
+        if !variants.is_empty() {
+            parts.push(format!("variants: {}", names(&variants)));
+        }
         let cfg = reference::Config {
             faults,
+            variants,
             ..Default::default()
         };
         let creds = cfg.credentials.clone();
         let server = reference::spawn(cfg, "127.0.0.1:0".parse().expect("loopback address"))
             .await
             .context("cannot start the embedded target")?;
-        let label = if t.faults.is_empty() {
+        let label = if parts.is_empty() {
             "embedded".to_string()
         } else {
-            format!("embedded (faults: {})", t.faults.join(","))
+            format!("embedded ({})", parts.join("; "))
         };
         (server.base_url(), creds, Some(server), label)
     } else {
         if !faults.is_empty() {
             anyhow::bail!("--fault applies to the embedded target only");
+        }
+        if !variants.is_empty() {
+            anyhow::bail!("--variant applies to the embedded target only");
         }
         let url = reqwest::Url::parse(&t.target).map_err(|e| {
             anyhow::anyhow!(
@@ -261,6 +290,7 @@ pub fn run_cmd(a: RunArgs, case_filter: Option<String>) -> Outcome {
         None if a.target.target == "embedded"
             && snapshot_dir.is_dir()
             && a.target.faults.is_empty()
+            && a.target.variants.is_empty()
             && case_filter.is_none()
             && a.partition.is_none()
             && a.suites.is_empty() =>
@@ -354,6 +384,15 @@ pub struct ServeArgs {
     pub bind: String,
     #[arg(long = "fault")]
     pub faults: Vec<String>,
+    /// Conforming variants to switch on (repeatable; `all` for every one).
+    #[arg(long = "variant")]
+    pub variants: Vec<String>,
+    /// Access key the server accepts (default: the documented KMSCONFORM-ACCESS-KEY).
+    #[arg(long)]
+    pub access_key: Option<String>,
+    /// Secret key the server accepts (default: the documented test secret).
+    #[arg(long)]
+    pub secret_key: Option<String>,
     /// Refuse versions past their Not Before date (406 NoSuchVersion), as of --as-of.
     #[arg(long)]
     pub enforce_sunset: bool,
@@ -366,6 +405,9 @@ pub struct ServeArgs {
     /// List the fault catalogue and exit.
     #[arg(long)]
     pub list_faults: bool,
+    /// List the variant catalogue and exit.
+    #[arg(long)]
+    pub list_variants: bool,
 }
 
 pub fn serve_cmd(a: ServeArgs) -> Outcome {
@@ -375,10 +417,23 @@ pub fn serve_cmd(a: ServeArgs) -> Outcome {
         }
         return Ok(exit_codes::OK);
     }
+    if a.list_variants {
+        for v in Variant::all() {
+            println!("{:<22} {}", v.name(), v.description());
+        }
+        return Ok(exit_codes::OK);
+    }
     let mut cfg = reference::Config {
         faults: parse_faults(&a.faults)?,
+        variants: parse_variants(&a.variants)?,
         ..Default::default()
     };
+    if let Some(ak) = a.access_key {
+        cfg.credentials.access_key = ak;
+    }
+    if let Some(sk) = a.secret_key {
+        cfg.credentials.secret_key = sk;
+    }
     if a.enforce_sunset {
         let set = SpecSet::load(&spec_dir(&a.api, &a.spec_dir))?;
         let not_before = set
@@ -400,14 +455,26 @@ pub fn serve_cmd(a: ServeArgs) -> Outcome {
     let rt = runtime()?;
     rt.block_on(async {
         let creds = cfg.credentials.clone();
+        // The documented default secret is printed; one given on the command line is not.
+        let secret = if creds.secret_key == reference::DEFAULT_SECRET_KEY {
+            creds.secret_key.clone()
+        } else {
+            "as given".to_string()
+        };
+        let variants = if cfg.variants.is_empty() {
+            "none".to_string()
+        } else {
+            names(&cfg.variants)
+        };
         let server = reference::spawn(cfg, addr)
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
         println!(
-            "SCP KMS reference target on {} (access key {}, secret key {}); Ctrl-C stops",
+            "SCP KMS reference target on {} (access key {}, secret key {}; variants: {}); Ctrl-C stops",
             server.base_url(),
             creds.access_key,
-            creds.secret_key
+            secret,
+            variants
         );
         tokio::signal::ctrl_c()
             .await
@@ -435,7 +502,7 @@ pub fn bench_cmd(clients: usize, requests: usize, runs: usize) -> Outcome {
         // Whole default runs, then the spec-generated cases alone (no suites: no RSA keys).
         let plans: Vec<(String, Vec<String>)> = (1..=runs).map(|i| (format!("default run {i}"), vec![])).chain([("generated cases".to_string(), vec!["generated".to_string()])]).collect();
         for (label, suites) in plans {
-            let t = TargetArgs { target: "embedded".into(), faults: vec![], access: AccessArgs { timeout: 10, ..Default::default() } };
+            let t = TargetArgs { target: "embedded".into(), faults: vec![], variants: vec![], access: AccessArgs { timeout: 10, ..Default::default() } };
             let target = open_target(&t).await?;
             let opts = RunOptions {
                 spec_dir: set.dir.clone(),
