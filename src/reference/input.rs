@@ -61,7 +61,7 @@ pub fn query_param<'a>(q: &'a [(String, String)], name: &str, last: bool) -> Opt
 pub fn raw_query_param<'a>(q: &'a [(String, String)], name: &str, last: bool) -> Option<&'a str> {
     let mut hits = q.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
     if last {
-        hits.last()
+        hits.next_back()
     } else {
         hits.next()
     }
