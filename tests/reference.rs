@@ -83,7 +83,7 @@ impl H {
     /// Signed request; `version` None = no Scp-Api-Version header.
     async fn req(&self, version: Option<&str>, method: &str, path: &str, body: Body) -> Resp {
         let now = chrono::Utc::now().timestamp_millis();
-        let headers = self.signer.sign(method, &self.url(path), now);
+        let headers = self.signer.sign_url(method, &self.url(path), now);
         self.send(version, method, path, body, headers).await
     }
 
@@ -803,7 +803,7 @@ async fn authentication_failures_are_401() {
     let h = H::new(Config::default()).await;
     let path = "/v1/kms/transit";
     let now = chrono::Utc::now().timestamp_millis();
-    let good = h.signer.sign("GET", &h.url(path), now);
+    let good = h.signer.sign_url("GET", &h.url(path), now);
     // Baseline: the good headers work.
     let r = h
         .send(Some("1.3"), "GET", path, Body::None, good.clone())
@@ -830,7 +830,7 @@ async fn authentication_failures_are_401() {
         .1
         .clone();
     // Wrong signature: signed for another path.
-    let other = h.signer.sign("GET", &h.url("/v1/kms/transit?size=1"), now);
+    let other = h.signer.sign_url("GET", &h.url("/v1/kms/transit?size=1"), now);
     let r = h.send(Some("1.3"), "GET", path, Body::None, other).await;
     assert_error(&r, 401, "Unauthorized");
     // Wrong method.
@@ -849,7 +849,7 @@ async fn authentication_failures_are_401() {
             "GET",
             path,
             Body::None,
-            bad_signer.sign("GET", &h.url(path), now),
+            bad_signer.sign_url("GET", &h.url(path), now),
         )
         .await;
     assert_error(&r, 401, "Unauthorized");
@@ -864,13 +864,13 @@ async fn authentication_failures_are_401() {
             "GET",
             path,
             Body::None,
-            stranger.sign("GET", &h.url(path), now),
+            stranger.sign_url("GET", &h.url(path), now),
         )
         .await;
     assert_error(&r, 401, "Unauthorized");
     // Stale and future timestamps (outside the 300 s skew).
     for ts in [now - 301_000, now + 301_000] {
-        let hs = h.signer.sign("GET", &h.url(path), ts);
+        let hs = h.signer.sign_url("GET", &h.url(path), ts);
         let r = h.send(Some("1.3"), "GET", path, Body::None, hs).await;
         assert_error(&r, 401, "Unauthorized");
     }
@@ -942,7 +942,7 @@ async fn version_negotiation_and_sunset() {
     assert!(key["next_rotate_at"].is_null());
     // Whitespace around the value is tolerated.
     let now = chrono::Utc::now().timestamp_millis();
-    let mut hs = h.signer.sign("GET", &h.url("/v1/kms/transit"), now);
+    let mut hs = h.signer.sign_url("GET", &h.url("/v1/kms/transit"), now);
     hs.push(("Scp-Api-Version".into(), "  kms 1.1 ".into()));
     let r = h.send(None, "GET", "/v1/kms/transit", Body::None, hs).await;
     assert_eq!(r.status, 200);

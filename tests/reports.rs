@@ -164,7 +164,7 @@ fn baseline_round_trip_fails_only_on_new_findings() {
     );
     let r = read_report(&again.join("report.json"));
     assert!(!r.findings.is_empty());
-    assert_eq!(r.new_findings().count(), 0);
+    assert_eq!(r.gating().count(), 0);
     let xml = std::fs::read_to_string(again.join("report.junit.xml")).unwrap();
     assert!(xml.contains("<skipped") && !xml.contains("<failure"));
 
@@ -176,7 +176,7 @@ fn baseline_round_trip_fails_only_on_new_findings() {
     );
     // ...unless the failure budget allows for it.
     let r = read_report(&other.join("report.json"));
-    let budget = r.new_findings().count().to_string();
+    let budget = r.gating().count().to_string();
     let budgeted = dir.path().join("budgeted");
     assert_eq!(
         run_with_fault(

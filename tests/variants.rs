@@ -57,7 +57,7 @@ impl H {
         let now = chrono::Utc::now().timestamp_millis();
         let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut rb = self.http.request(m, self.url(path));
-        for (k, v) in self.signer.sign(method, &self.url(path), now) {
+        for (k, v) in self.signer.sign_url(method, &self.url(path), now) {
             rb = rb.header(k, v);
         }
         if let Some(v) = version {

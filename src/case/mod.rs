@@ -15,7 +15,7 @@ pub use mutate::{
 };
 pub use request::{
     coerce, invalid_requests, operations, render, valid_request_strategy, GeneratedRequest,
-    OperationSchema, ParamSchema,
+    OperationSchema, ParamSchema, ViolationSite,
 };
 pub use schema_gen::{
     allowed_types, boundary_instances, boundary_values, json_type, resolve, valid_strategy,

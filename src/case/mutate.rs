@@ -21,6 +21,21 @@ pub struct Violation {
     pub semantic: bool,
 }
 
+impl Violation {
+    /// The schema keyword the violation breaks (`required` for a removed property).
+    pub fn keyword(&self) -> &str {
+        let leaf = self.label.split_once(": ").map(|x| x.1).unwrap_or(&self.label);
+        leaf.split_whitespace().next().unwrap_or("")
+    }
+}
+
+impl LeafFault {
+    /// The schema keyword the fault breaks.
+    pub fn keyword(&self) -> &str {
+        self.label.split_whitespace().next().unwrap_or("")
+    }
+}
+
 /// A fault of one value in isolation (no field context).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LeafFault {

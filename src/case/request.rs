@@ -9,27 +9,8 @@ use proptest::prelude::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct ParamSchema {
-    pub name: String,
-    /// "path", "query" (header and cookie parameters are skipped).
-    pub location: String,
-    pub required: bool,
-    pub schema: Value,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct OperationSchema {
-    pub operation_id: String,
-    /// Upper case, as sent on the wire ("GET").
-    pub method: String,
-    /// Path template, e.g. "/v1/things/{id}".
-    pub path: String,
-    pub params: Vec<ParamSchema>,
-    /// JSON request body schema (may be a `$ref`).
-    pub body: Option<Value>,
-    pub body_required: bool,
-}
+/// An operation and its parameters, as the spec model reads them.
+pub use crate::spec::model::{Operation as OperationSchema, Param as ParamSchema};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct GeneratedRequest {
@@ -42,72 +23,27 @@ pub struct GeneratedRequest {
     pub raw_body: Option<String>,
     pub valid: bool,
     pub label: String,
+    /// For an invalid request: which constraint it breaks (to find that constraint's basis).
+    pub violation: Option<ViolationSite>,
 }
 
-const METHODS: [&str; 8] = [
-    "get", "put", "post", "delete", "patch", "head", "options", "trace",
-];
+/// Where an invalid request breaks the spec.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ViolationSite {
+    /// `keyword` of the body schema at instance location `pointer`.
+    Body { pointer: String, keyword: String },
+    /// `keyword` of query parameter `name` (`required` when it was left out).
+    Query { name: String, keyword: String },
+    /// The required body was left out.
+    BodyMissing,
+    /// The body is not the JSON object the operation takes.
+    BodyMalformed,
+}
 
-/// Every operation in `doc`, in document order; path-level parameters are merged with
-/// (and overridden by) operation-level ones.
+/// Every operation in `doc`, in document order (none when the document is malformed;
+/// loading a spec directory reports why).
 pub fn operations(doc: &Value) -> Vec<OperationSchema> {
-    let mut out = Vec::new();
-    let Some(paths) = doc.get("paths").and_then(Value::as_object) else {
-        return out;
-    };
-    for (path, item) in paths {
-        let item = resolve(item, doc);
-        let shared = item.get("parameters");
-        for m in METHODS {
-            let Some(op) = item.get(m) else { continue };
-            let mut params: Vec<ParamSchema> = Vec::new();
-            for p in [shared, op.get("parameters")]
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_array)
-                .flatten()
-            {
-                let p = resolve(p, doc);
-                let (Some(name), Some(loc)) = (
-                    p.get("name").and_then(Value::as_str),
-                    p.get("in").and_then(Value::as_str),
-                ) else {
-                    continue;
-                };
-                if loc != "path" && loc != "query" {
-                    continue;
-                }
-                params.retain(|q| !(q.name == name && q.location == loc));
-                params.push(ParamSchema {
-                    name: name.to_string(),
-                    location: loc.to_string(),
-                    required: loc == "path"
-                        || p.get("required").and_then(Value::as_bool) == Some(true),
-                    schema: p.get("schema").cloned().unwrap_or(Value::Bool(true)),
-                });
-            }
-            let rb = op.get("requestBody").map(|b| resolve(b, doc));
-            let body = rb.and_then(|b| b.get("content")).and_then(|c| {
-                let c = c.as_object()?;
-                c.get("application/json")
-                    .or_else(|| c.iter().find(|(k, _)| k.contains("json")).map(|kv| kv.1))
-                    .and_then(|mt| mt.get("schema").cloned())
-            });
-            out.push(OperationSchema {
-                operation_id: op
-                    .get("operationId")
-                    .and_then(Value::as_str)
-                    .map_or_else(|| format!("{} {path}", m.to_uppercase()), String::from),
-                method: m.to_uppercase(),
-                path: path.clone(),
-                params,
-                body_required: body.is_some()
-                    && rb.and_then(|b| b.get("required")).and_then(Value::as_bool) == Some(true),
-                body,
-            });
-        }
-    }
-    out
+    crate::spec::model::operations(doc).unwrap_or_default()
 }
 
 /// Query/path rendering of a JSON value: None for null (omitted), one string per array
@@ -195,6 +131,7 @@ pub fn valid_request_strategy(
                 raw_body: None,
                 valid: true,
                 label: "valid".into(),
+                violation: None,
             };
             for ((name, is_path), v) in names.iter().zip(vals) {
                 let Some(rendered) = v.as_ref().and_then(render) else {
@@ -231,6 +168,10 @@ pub fn invalid_requests(
         for v in violations(schema, doc, body, schemas) {
             let sem = if v.semantic { " (semantic)" } else { "" };
             let mut r = variant(format!("body {}{sem}", v.label));
+            r.violation = Some(ViolationSite::Body {
+                pointer: v.pointer.clone(),
+                keyword: v.keyword().to_string(),
+            });
             r.body = Some(v.value);
             out.push(r);
         }
@@ -239,6 +180,10 @@ pub fn invalid_requests(
         let current = base.query.iter().find(|(n, _)| *n == p.name);
         if p.required && current.is_some() {
             let mut r = variant(format!("query {}: required parameter missing", p.name));
+            r.violation = Some(ViolationSite::Query {
+                name: p.name.clone(),
+                keyword: "required".into(),
+            });
             r.query.retain(|(n, _)| *n != p.name);
             out.push(r);
         }
@@ -264,6 +209,10 @@ pub fn invalid_requests(
                 continue;
             }
             let mut r = variant(format!("query {}: {} ({}={text})", p.name, f.label, p.name));
+            r.violation = Some(ViolationSite::Query {
+                name: p.name.clone(),
+                keyword: f.keyword().to_string(),
+            });
             r.query.retain(|(n, _)| *n != p.name);
             r.query.push((p.name.clone(), text.clone()));
             seen.push(text);
@@ -273,11 +222,13 @@ pub fn invalid_requests(
     if op.body.is_some() {
         if op.body_required {
             let mut r = variant("body: required request body missing".into());
+            r.violation = Some(ViolationSite::BodyMissing);
             r.body = None;
             out.push(r);
         }
         for (label, raw) in raw_body_violations() {
             let mut r = variant(format!("body: malformed ({label})"));
+            r.violation = Some(ViolationSite::BodyMalformed);
             r.body = None;
             r.raw_body = Some(raw);
             out.push(r);

@@ -6,30 +6,13 @@ use base64::Engine;
 use proptest::prelude::*;
 use serde_json::{Map, Number, Value};
 
-/// `$ref` chains deeper than this are treated as cycles.
-const MAX_REF_HOPS: usize = 32;
 /// Below this nesting depth optional properties and array items are no longer generated,
 /// so recursive schemas terminate.
 const MAX_DEPTH: usize = 6;
 /// Strings without maxLength are kept short: long values add cost, not coverage.
 const DEFAULT_EXTRA_LEN: usize = 16;
 
-/// Follow `$ref` (local JSON pointers into `doc`) until a schema without `$ref`.
-/// An unresolvable or cyclic reference yields `true` (accept anything).
-pub fn resolve<'a>(schema: &'a Value, doc: &'a Value) -> &'a Value {
-    static TRUE: Value = Value::Bool(true);
-    let mut cur = schema;
-    for _ in 0..MAX_REF_HOPS {
-        match cur.get("$ref").and_then(Value::as_str) {
-            Some(r) => match r.strip_prefix('#').and_then(|p| doc.pointer(p)) {
-                Some(t) => cur = t,
-                None => return &TRUE,
-            },
-            None => return cur,
-        }
-    }
-    &TRUE
-}
+pub use crate::spec::model::resolve;
 
 /// The JSON types `schema` admits (after `$ref`/`anyOf`/`oneOf`), or None when unconstrained.
 pub fn allowed_types(schema: &Value, doc: &Value) -> Option<Vec<String>> {
@@ -481,7 +464,7 @@ pub fn boundary_values(schema: &Value, doc: &Value) -> Vec<(String, Value)> {
 
 fn boundaries_into(s: &Value, doc: &Value, out: &mut Vec<(String, Value)>, depth: usize) {
     let Some(o) = s.as_object() else { return };
-    if depth > MAX_REF_HOPS {
+    if depth > 32 {
         return;
     }
     if let Some(c) = o.get("const") {

@@ -421,6 +421,7 @@ fn invalid_requests_are_invalid() {
         raw_body: None,
         valid: true,
         label: "valid".into(),
+        violation: None,
     };
     let inv = invalid_requests(del, &d, &base, &set);
     assert!(inv
@@ -440,9 +441,12 @@ fn invalid_requests_are_invalid() {
             location: "query".into(),
             required: true,
             schema: json!({"type": "integer", "minimum": 1, "maximum": 9}),
+            raw: json!({}),
         }],
         body: None,
         body_required: false,
+        responses: Default::default(),
+        raw: json!({}),
     };
     let base = draw(&valid_request_strategy(&op, &d), &mut runner(0, "x")).current();
     assert_eq!(base.query.len(), 1);

@@ -1,177 +1,281 @@
 //! Checks that apply to every response: status, content type, schema, version shape, and the
-//! verdicts on positive, negative and auth cases.
+//! verdicts on positive, negative and auth cases. Each failure carries the basis of what it
+//! expected: the spec's annotations, the profile's rules, or the document location.
 
-use super::Failure;
-use crate::spec::validate::SchemaSet;
+use super::basis::Basis;
+use super::catalogue::CheckId;
+use super::failure::{Actual, Expected, Failure, SchemaError, Verdicts};
+use crate::spec::basis as spec_basis;
+use crate::spec::{Operation, Profile, VersionSpec};
 use crate::target::http::Response;
 use serde_json::Value;
 
 /// What the case claims about its request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Claim {
-    /// Satisfies the spec: must be accepted (when the operation is configured as positive).
-    Valid { expect_accept: bool },
-    /// Violates the spec: must be rejected with 4xx.
-    Invalid,
-    /// Bad signature: must be 401.
+    /// Satisfies the spec: must be accepted when `expect_accept`; `basis` is that of the
+    /// weakest constraint the request's validity rests on.
+    Valid { expect_accept: bool, basis: Basis },
+    /// Violates the constraint whose basis is `basis`: must be rejected with 4xx.
+    Invalid { basis: Basis },
+    /// No valid credentials: must not be accepted.
     BadAuth,
+    /// An unknown API version: the profile's refusal statuses are expected too.
+    UnknownVersion,
     /// Part of a suite: the suite states its own expectations.
     Suite,
 }
 
-/// Documented statuses of an operation.
-pub fn documented_statuses(op: &Value) -> Vec<u16> {
-    op.get("responses")
-        .and_then(Value::as_object)
-        .map(|r| r.keys().filter_map(|k| k.parse().ok()).collect())
-        .unwrap_or_default()
+/// The spec context of one exchange.
+pub struct Scope<'a> {
+    pub spec: &'a VersionSpec,
+    pub op: &'a Operation,
+    pub profile: &'a Profile,
+    /// Statuses the run's configuration accepts beyond the documented ones.
+    pub also_allowed: &'a [u16],
 }
 
-/// `also_allowed`: statuses the run's configuration accepts for this operation beyond the
-/// documented ones (per-operation expected-status overrides).
-pub fn check_response(
-    schemas: &SchemaSet,
-    op: &Value,
-    also_allowed: &[u16],
-    claim: Claim,
-    resp: &Response,
-    out: &mut Vec<Failure>,
-) {
-    let status = resp.status;
-    if status >= 500 {
-        out.push(Failure::new(
-            "not_a_server_error",
-            "a status below 500",
-            format!("{status}: {}", snippet(&resp.text)),
-        ));
+/// A body as a value for a failure: the JSON, or a text excerpt.
+pub fn body_value(resp: &Response) -> Option<Value> {
+    match &resp.json {
+        Some(j) => Some(j.clone()),
+        None if resp.text.is_empty() => None,
+        None => Some(Value::String(excerpt(&resp.text))),
     }
-    let documented = documented_statuses(op);
-    let extra_ok = match claim {
-        Claim::BadAuth => status == 401,
-        _ => false,
+}
+
+pub fn status_actual(resp: &Response) -> Actual {
+    Actual::Status {
+        status: resp.status,
+        body: body_value(resp),
+    }
+}
+
+/// The first 200 characters.
+pub fn excerpt(s: &str) -> String {
+    let t: String = s.chars().take(200).collect();
+    if s.chars().count() > 200 {
+        format!("{t}…")
+    } else {
+        t
+    }
+}
+
+pub fn check_response(sc: &Scope, claim: &Claim, resp: &Response, v: &mut Verdicts) {
+    let doc = &sc.spec.doc;
+    let status = resp.status;
+    let statuses_basis = spec_basis::of_statuses(doc, sc.op);
+    v.check(CheckId::NotAServerError, status < 500, || {
+        Failure::new(
+            CheckId::NotAServerError,
+            Expected::StatusBelow500,
+            status_actual(resp),
+        )
+        .with_basis(statuses_basis.clone())
+    });
+    let documented = sc.op.documented_statuses();
+    let extra: &[u16] = match claim {
+        Claim::BadAuth => &sc.profile.errors.bad_auth.statuses,
+        Claim::UnknownVersion => sc
+            .profile
+            .errors
+            .unknown_version
+            .as_ref()
+            .map(|r| r.statuses.as_slice())
+            .unwrap_or(&[]),
+        _ => &[],
     };
-    if !documented.contains(&status) && !also_allowed.contains(&status) && !extra_ok && status < 500
-    {
-        out.push(Failure::new(
-            "status_code_conformance",
-            format!("one of {documented:?}"),
-            format!("{status}"),
-        ));
+    if status < 500 {
+        let ok = documented.contains(&status)
+            || sc.also_allowed.contains(&status)
+            || extra.contains(&status);
+        v.check(CheckId::StatusCodeConformance, ok, || {
+            let mut statuses: Vec<u16> = documented
+                .iter()
+                .chain(sc.also_allowed)
+                .chain(extra)
+                .copied()
+                .collect();
+            statuses.sort_unstable();
+            statuses.dedup();
+            Failure::new(
+                CheckId::StatusCodeConformance,
+                Expected::StatusIn { statuses },
+                status_actual(resp),
+            )
+            .with_basis(statuses_basis.clone())
+        });
     }
     match claim {
         Claim::Valid {
             expect_accept: true,
-        } if !(200..300).contains(&status) => out.push(Failure::new(
-            "positive_data_acceptance",
-            "2xx for a request that satisfies the spec",
-            format!("{status}: {}", snippet(&resp.text)),
-        )),
-        Claim::Invalid if !(400..500).contains(&status) => out.push(Failure::new(
-            "negative_data_rejection",
-            "4xx for a request that violates the spec",
-            format!("{status}: {}", snippet(&resp.text)),
-        )),
-        Claim::BadAuth if status != 401 => out.push(Failure::new(
-            "ignored_auth",
-            "401 for a missing, wrong or stale signature",
-            format!("{status}"),
-        )),
+            basis,
+        } => v.check(
+            CheckId::PositiveDataAcceptance,
+            (200..300).contains(&status),
+            || {
+                Failure::new(
+                    CheckId::PositiveDataAcceptance,
+                    Expected::StatusClass { class: 2 },
+                    status_actual(resp),
+                )
+                .with_basis(basis.clone())
+            },
+        ),
+        Claim::Invalid { basis } => v.check(
+            CheckId::NegativeDataRejection,
+            (400..500).contains(&status),
+            || {
+                Failure::new(
+                    CheckId::NegativeDataRejection,
+                    Expected::StatusClass { class: 4 },
+                    status_actual(resp),
+                )
+                .with_basis(basis.clone())
+            },
+        ),
+        Claim::BadAuth => v.check(CheckId::IgnoredAuth, status >= 400, || {
+            Failure::new(
+                CheckId::IgnoredAuth,
+                Expected::NotAccepted,
+                status_actual(resp),
+            )
+            .with_basis(spec_basis::of_operation(doc, sc.op))
+        }),
         _ => {}
     }
-    let Some(documented_resp) = op.pointer(&format!("/responses/{status}")) else {
-        return;
-    };
-    check_body(schemas, documented_resp, resp, out);
+    if let Some(documented_resp) = sc.op.responses.get(&status) {
+        let basis = spec_basis::of_response(doc, sc.op, status);
+        check_body(sc.spec, documented_resp.schema.as_ref(), &basis, resp, v);
+    }
 }
 
-/// Content type, schema and shape of a body against the documented response.
+/// Content type, schema and shape of a body against a documented response (`schema` None:
+/// the response documents no body).
 pub fn check_body(
-    schemas: &SchemaSet,
-    documented: &Value,
+    spec: &VersionSpec,
+    schema: Option<&Value>,
+    basis: &Basis,
     resp: &Response,
-    out: &mut Vec<Failure>,
+    v: &mut Verdicts,
 ) {
-    let Some(schema) = documented.pointer("/content/application~1json/schema") else {
-        if resp.status == 204 && !resp.text.is_empty() {
-            out.push(Failure::new(
-                "content_type_conformance",
-                "no body for 204",
-                format!("{} bytes", resp.text.len()),
-            ));
+    let Some(schema) = schema else {
+        if resp.status == 204 {
+            v.check(CheckId::ContentTypeConformance, resp.text.is_empty(), || {
+                Failure::new(
+                    CheckId::ContentTypeConformance,
+                    Expected::NoBody,
+                    Actual::BodyBytes {
+                        bytes: resp.text.len() as u64,
+                    },
+                )
+                .with_basis(basis.clone())
+            });
         }
         return;
     };
     let ct = resp.content_type.as_deref().unwrap_or("");
-    if !ct.to_ascii_lowercase().starts_with("application/json") {
-        out.push(Failure::new(
-            "content_type_conformance",
-            "application/json",
-            if ct.is_empty() {
-                "no Content-Type".to_string()
-            } else {
-                ct.to_string()
+    let json_ct = ct.to_ascii_lowercase().starts_with("application/json");
+    v.check(CheckId::ContentTypeConformance, json_ct, || {
+        Failure::new(
+            CheckId::ContentTypeConformance,
+            Expected::ContentType {
+                media_type: "application/json".into(),
             },
-        ));
-    }
+            Actual::ContentType {
+                media_type: (!ct.is_empty()).then(|| ct.to_string()),
+            },
+        )
+        .with_basis(basis.clone())
+    });
     let Some(body) = &resp.json else {
-        let why = if resp.truncated {
-            "body exceeds the response size cap"
-        } else {
-            "body is not JSON"
-        };
-        out.push(Failure::new(
-            "response_schema_conformance",
-            "a JSON body",
-            format!("{why}: {}", snippet(&resp.text)),
-        ));
+        v.fail(
+            Failure::new(
+                CheckId::ResponseSchemaConformance,
+                Expected::JsonBody,
+                Actual::NotJson {
+                    truncated: resp.truncated,
+                    excerpt: excerpt(&resp.text),
+                },
+            )
+            .with_basis(basis.clone()),
+        );
         return;
     };
-    match schemas.errors(schema, body) {
-        Ok(errs) if errs.is_empty() => {}
-        Ok(errs) => out.push(Failure::new(
-            "response_schema_conformance",
-            "a body valid against the documented schema",
-            errs.join("; "),
-        )),
-        Err(e) => out.push(Failure::new(
-            "response_schema_conformance",
-            "a compilable schema",
-            e,
-        )),
+    match spec.schemas.located_errors(schema, body) {
+        Ok(errs) if errs.is_empty() => v.pass(CheckId::ResponseSchemaConformance),
+        Ok(errs) => {
+            // One failure per basis: a documented violation must not hide behind an
+            // assumed one, nor an assumed one fail the gate with a documented one.
+            let mut groups: Vec<(Basis, Vec<SchemaError>)> = Vec::new();
+            for e in errs {
+                let b = spec_basis::of_keyword(&spec.doc, schema, &e.schema_path, basis);
+                let err = SchemaError {
+                    pointer: e.pointer,
+                    message: e.message,
+                };
+                match groups.iter_mut().find(|(g, _)| g.kind == b.kind) {
+                    Some((_, list)) => list.push(err),
+                    None => groups.push((b, vec![err])),
+                }
+            }
+            for (b, errors) in groups {
+                v.fail(
+                    Failure::new(
+                        CheckId::ResponseSchemaConformance,
+                        Expected::SchemaValid,
+                        Actual::SchemaErrors { errors },
+                    )
+                    .with_basis(b),
+                );
+            }
+        }
+        Err(e) => v.fail(
+            Failure::new(
+                CheckId::ResponseSchemaConformance,
+                Expected::SchemaValid,
+                Actual::Described {
+                    text: format!("the documented schema does not compile: {e}"),
+                },
+            )
+            .with_basis(basis.clone()),
+        ),
     }
     let mut extra = Vec::new();
-    undocumented_fields(schemas, schema, body, "", &mut extra, 0);
-    if !extra.is_empty() {
-        out.push(Failure::new(
-            "version_shape",
-            "only the fields this version documents",
-            format!("undocumented field(s): {}", extra.join(", ")),
-        ));
-    }
+    undocumented_fields(&spec.doc, schema, body, "", &mut extra, 0);
+    v.check(CheckId::VersionShape, extra.is_empty(), || {
+        Failure::new(
+            CheckId::VersionShape,
+            Expected::DocumentedFieldsOnly,
+            Actual::UndocumentedFields { pointers: extra },
+        )
+        .with_basis(basis.clone())
+    });
 }
 
 /// Object keys the schema does not declare, as JSON pointers.
 pub fn undocumented_fields(
-    schemas: &SchemaSet,
+    doc: &Value,
     schema: &Value,
     v: &Value,
     at: &str,
     out: &mut Vec<String>,
     depth: usize,
 ) {
+    use crate::spec::model::resolve;
     if depth > 16 {
         return;
     }
-    let s = schemas.resolve(schema);
+    let s = resolve(schema, doc);
     if let Some(alts) = s.get("anyOf").and_then(Value::as_array) {
         // Follow the alternative of the value's kind.
-        let pick = alts.iter().map(|a| schemas.resolve(a)).find(|a| match v {
+        let pick = alts.iter().map(|a| resolve(a, doc)).find(|a| match v {
             Value::Object(_) => a.get("properties").is_some(),
             Value::Array(_) => a.get("items").is_some(),
             _ => false,
         });
         if let Some(a) = pick {
-            undocumented_fields(schemas, a, v, at, out, depth + 1);
+            undocumented_fields(doc, a, v, at, out, depth + 1);
         }
         return;
     }
@@ -181,9 +285,9 @@ pub fn undocumented_fields(
                 return;
             };
             for (k, x) in o {
-                let p = format!("{at}/{k}");
+                let p = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
                 match props.get(k) {
-                    Some(ps) => undocumented_fields(schemas, ps, x, &p, out, depth + 1),
+                    Some(ps) => undocumented_fields(doc, ps, x, &p, out, depth + 1),
                     None => out.push(p),
                 }
             }
@@ -191,7 +295,7 @@ pub fn undocumented_fields(
         Value::Array(a) => {
             if let Some(items) = s.get("items") {
                 for (i, x) in a.iter().enumerate() {
-                    undocumented_fields(schemas, items, x, &format!("{at}/{i}"), out, depth + 1);
+                    undocumented_fields(doc, items, x, &format!("{at}/{i}"), out, depth + 1);
                 }
             }
         }
@@ -199,32 +303,39 @@ pub fn undocumented_fields(
     }
 }
 
-pub fn snippet(s: &str) -> String {
-    let t: String = s.chars().take(200).collect();
-    if s.chars().count() > 200 {
-        format!("{t}…")
-    } else {
-        t
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::basis::BasisKind;
     use serde_json::json;
 
-    fn doc() -> Value {
-        json!({"components": {"schemas": {
-            "Show": {"type": "object", "properties": {"key": {"$ref": "#/components/schemas/Key"}}, "required": ["key"]},
-            "Key": {"type": "object", "properties": {"id": {"type": "string"}, "v": {"type": "integer"}}, "required": ["id", "v"]}
-        }}})
+    fn spec() -> VersionSpec {
+        let doc = json!({
+            "openapi": "3.1.0",
+            "info": {"version": "1", "x-source": {"document": "d.txt"}},
+            "paths": {"/k": {"get": {"operationId": "show", "x-kmsconform-doc": {"line": 5}, "responses": {
+                "200": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Show"}}}},
+                "404": {"description": "Not Found"}
+            }}}},
+            "components": {"schemas": {
+                "Show": {"type": "object", "x-kmsconform-doc": {"line": 9}, "properties": {"key": {"$ref": "#/components/schemas/Key"}}, "required": ["key"]},
+                "Key": {"type": "object", "x-kmsconform-doc": {"line": 12}, "properties": {
+                    "id": {"type": "string"},
+                    "v": {"type": "integer", "maximum": 10, "x-kmsconform-basis": "assumed: bound chosen here"}
+                }, "required": ["id", "v"]}
+            }}
+        });
+        let operations = crate::spec::model::operations(&doc).unwrap();
+        VersionSpec {
+            version: "1".into(),
+            schemas: crate::spec::validate::SchemaSet::new(&doc),
+            doc,
+            operations,
+        }
     }
 
-    fn op() -> Value {
-        json!({"responses": {
-            "200": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Show"}}}},
-            "404": {"description": "Not Found"}
-        }})
+    fn profile() -> Profile {
+        crate::spec::profile::example()
     }
 
     fn resp(status: u16, ct: &str, body: &str) -> Response {
@@ -235,96 +346,100 @@ mod tests {
             json: serde_json::from_str(body).ok(),
             truncated: false,
             elapsed_ms: 0,
-            notable_headers: vec![],
+            headers: vec![],
+            sent_secrets: vec![],
         }
     }
 
-    fn checks_of(r: &Response, claim: Claim) -> Vec<String> {
-        let d = doc();
-        let s = SchemaSet::new(&d);
-        let mut out = vec![];
-        check_response(&s, &op(), &[], claim, r, &mut out);
-        out.into_iter().map(|f| f.check).collect()
+    fn run(r: &Response, claim: Claim, also: &[u16]) -> Verdicts {
+        let s = spec();
+        let p = profile();
+        let sc = Scope {
+            spec: &s,
+            op: &s.operations[0],
+            profile: &p,
+            also_allowed: also,
+        };
+        let mut v = Verdicts::new();
+        check_response(&sc, &claim, r, &mut v);
+        v
+    }
+
+    fn failed(v: &Verdicts) -> Vec<&'static str> {
+        v.failures().iter().map(|f| f.check.id()).collect()
+    }
+
+    fn ok() -> Claim {
+        Claim::Valid {
+            expect_accept: true,
+            basis: Basis::documented("d.txt:5"),
+        }
     }
 
     #[test]
     fn configured_statuses_are_accepted() {
-        let d = doc();
-        let s = SchemaSet::new(&d);
-        let mut out = vec![];
-        check_response(
-            &s,
-            &op(),
-            &[409],
-            Claim::Suite,
-            &resp(409, "application/json", "{}"),
-            &mut out,
+        assert!(failed(&run(&resp(409, "application/json", "{}"), Claim::Suite, &[409])).is_empty());
+        assert_eq!(
+            failed(&run(&resp(409, "application/json", "{}"), Claim::Suite, &[])),
+            ["status_code_conformance"]
         );
-        assert!(out.is_empty(), "{out:?}");
-        check_response(
-            &s,
-            &op(),
-            &[],
-            Claim::Suite,
-            &resp(409, "application/json", "{}"),
-            &mut out,
-        );
-        assert_eq!(out.len(), 1);
     }
 
     #[test]
-    fn a_conforming_response_passes() {
-        assert!(checks_of(
-            &resp(200, "application/json", r#"{"key":{"id":"a","v":1}}"#),
-            Claim::Valid {
-                expect_accept: true
-            }
-        )
-        .is_empty());
+    fn a_conforming_response_passes_every_check_it_evaluates() {
+        let v = run(&resp(200, "application/json", r#"{"key":{"id":"a","v":1}}"#), ok(), &[]);
+        assert!(v.failures().is_empty(), "{:?}", v.failures());
+        for c in [
+            CheckId::NotAServerError,
+            CheckId::StatusCodeConformance,
+            CheckId::PositiveDataAcceptance,
+            CheckId::ContentTypeConformance,
+            CheckId::ResponseSchemaConformance,
+            CheckId::VersionShape,
+        ] {
+            assert!(v.evaluated().contains(&c), "{c} not evaluated");
+        }
     }
 
     #[test]
-    fn each_deviation_fires_its_check() {
-        let ok = Claim::Valid {
-            expect_accept: true,
-        };
+    fn each_deviation_fires_its_check_with_its_basis() {
+        let v = run(&resp(200, "application/json", r#"{"key":{"id":"a"}}"#), ok(), &[]);
+        assert_eq!(failed(&v), ["response_schema_conformance"]);
+        assert_eq!(v.failures()[0].basis.source, "d.txt:12 (Key)");
+        // A violation of an assumed bound is an advisory, apart from documented ones.
+        let v = run(&resp(200, "application/json", r#"{"key":{"id":1,"v":11}}"#), ok(), &[]);
+        let kinds: Vec<BasisKind> = v.failures().iter().map(|f| f.basis.kind).collect();
+        assert_eq!(kinds, [BasisKind::Documented, BasisKind::Assumed]);
         assert_eq!(
-            checks_of(&resp(200, "application/json", r#"{"key":{"id":"a"}}"#), ok),
-            ["response_schema_conformance"]
-        );
-        assert_eq!(
-            checks_of(
-                &resp(200, "application/json", r#"{"key":{"id":"a","v":1,"x":0}}"#),
-                ok
-            ),
+            failed(&run(&resp(200, "application/json", r#"{"key":{"id":"a","v":1,"x":0}}"#), ok(), &[])),
             ["version_shape"]
         );
         assert_eq!(
-            checks_of(&resp(200, "text/plain", r#"{"key":{"id":"a","v":1}}"#), ok),
+            failed(&run(&resp(200, "text/plain", r#"{"key":{"id":"a","v":1}}"#), ok(), &[])),
             ["content_type_conformance"]
         );
         assert_eq!(
-            checks_of(&resp(201, "application/json", "{}"), ok),
+            failed(&run(&resp(201, "application/json", "{}"), ok(), &[])),
             ["status_code_conformance"]
         );
         assert_eq!(
-            checks_of(&resp(500, "application/json", "{}"), ok),
+            failed(&run(&resp(500, "application/json", "{}"), ok(), &[])),
             ["not_a_server_error", "positive_data_acceptance"]
         );
+        let invalid = Claim::Invalid {
+            basis: Basis::assumed("bounds"),
+        };
+        let v = run(&resp(200, "application/json", r#"{"key":{"id":"a","v":1}}"#), invalid, &[]);
+        assert_eq!(failed(&v), ["negative_data_rejection"]);
+        assert!(v.failures()[0].basis.is_advisory());
         assert_eq!(
-            checks_of(
-                &resp(200, "application/json", r#"{"key":{"id":"a","v":1}}"#),
-                Claim::Invalid
-            ),
-            ["negative_data_rejection"]
-        );
-        assert_eq!(
-            checks_of(&resp(404, "application/json", "{}"), Claim::BadAuth),
+            failed(&run(&resp(200, "application/json", r#"{"key":{"id":"a","v":1}}"#), Claim::BadAuth, &[])),
             ["ignored_auth"]
         );
-        assert!(checks_of(&resp(401, "application/json", "{}"), Claim::BadAuth).is_empty());
+        // The profile's refusal statuses (401 and the gateway's 404) are not status failures.
+        assert!(failed(&run(&resp(401, "application/json", "{}"), Claim::BadAuth, &[])).is_empty());
         assert_eq!(
-            checks_of(&resp(200, "application/json", "not json"), ok),
+            failed(&run(&resp(200, "application/json", "not json"), ok(), &[])),
             ["response_schema_conformance"]
         );
     }

@@ -1,19 +1,19 @@
-//! `kmsconform diff` (cross-version, cross-target), snapshot handling for `run`, and
-//! `kmsconform snapshots review`.
+//! `kmsconform diff`: cross-version (declared vs undeclared differences) and cross-target
+//! (noise-cancelled) comparisons, both over sessions with a transcript.
 
-use super::run_cmd::{open_target, runtime, spec_dir, AccessArgs, TargetArgs};
-use super::{CodedError, Outcome};
-use crate::check::Selection;
-use crate::compare::{self, snapshot, Normalizer};
-use crate::exit_codes;
+use super::args::{at_least_one, parse_versions, runtime, ApiArgs, CredentialArgs};
+use super::{CliError, Outcome};
+use crate::check::{Actual, CheckId, Expected, Failure};
+use crate::compare::{self, Normalizer};
 use crate::report::{summary, Report};
 use crate::run::record::{Exchange, Finding};
-use crate::run::{self, RunError, RunOptions};
+use crate::run::session::{Inputs, RunOutcome, RunPlan, Session, TargetKind, TargetSpec};
 use crate::spec::SpecSet;
-use anyhow::Context;
+use crate::target::http::ClientOptions;
 use clap::Args;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
@@ -32,6 +32,9 @@ pub struct DiffArgs {
     /// Faults for an embedded target (cross-version) or the embedded candidate (cross-target).
     #[arg(long = "fault")]
     pub faults: Vec<String>,
+    /// Variants for an embedded target (cross-version) or the embedded candidate.
+    #[arg(long = "variant")]
+    pub variants: Vec<String>,
     /// Versions exercised in a cross-target diff.
     #[arg(long = "target-versions", default_value = "all")]
     pub target_versions: String,
@@ -39,18 +42,18 @@ pub struct DiffArgs {
     /// exceeds this rate.
     #[arg(long, default_value_t = 0.0)]
     pub threshold: f64,
-    #[arg(long, default_value = "scp-kms")]
-    pub api: String,
-    #[arg(long)]
-    pub spec_dir: Option<PathBuf>,
-    #[arg(long)]
-    pub suites_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// Valid cases per operation (at least 1).
     #[arg(long, default_value_t = 3)]
     pub cases: usize,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     #[command(flatten)]
-    pub access: AccessArgs,
+    pub credentials: CredentialArgs,
+    /// Per-request timeout in seconds.
+    #[arg(long, default_value_t = 10)]
+    pub timeout: u64,
     /// Write the reports here (diff findings join the run's findings).
     #[arg(long)]
     pub report_dir: Option<PathBuf>,
@@ -62,50 +65,22 @@ pub struct DiffArgs {
     pub known_failures: Option<PathBuf>,
     #[arg(long)]
     pub max_failures: Option<usize>,
+    /// Advisories fail the gate too.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 impl DiffArgs {
-    fn target_args(&self, target: &str, faults: Vec<String>) -> TargetArgs {
-        TargetArgs {
+    fn target(&self, target: &str, faults: &[String], variants: &[String]) -> Result<TargetSpec, CliError> {
+        let t = super::args::TargetArgs {
             target: target.into(),
-            faults,
-            variants: vec![],
-            access: self.access.clone(),
-        }
-    }
-}
-
-/// `1.0..1.3` → every registry version in that range; `1.1,1.3` → those.
-pub fn parse_versions(spec: &str, set: &SpecSet) -> anyhow::Result<Vec<String>> {
-    let all: Vec<String> = set.versions().map(String::from).collect();
-    let out: Vec<String> = if spec == "all" {
-        all.clone()
-    } else if let Some((a, b)) = spec.split_once("..") {
-        let pos = |v: &str| {
-            all.iter().position(|x| x == v).ok_or_else(|| {
-                anyhow::anyhow!(
-                    "version {v} is not in the registry (have {})",
-                    all.join(", ")
-                )
-            })
+            faults: faults.to_vec(),
+            variants: variants.to_vec(),
+            credentials: self.credentials.clone(),
+            timeout: self.timeout,
         };
-        let (i, j) = (pos(a.trim())?, pos(b.trim())?);
-        if i >= j {
-            anyhow::bail!("--versions {spec}: the range must go from an older to a newer version");
-        }
-        all[i..=j].to_vec()
-    } else {
-        spec.split(',').map(|s| s.trim().to_string()).collect()
-    };
-    for v in &out {
-        if !all.contains(v) {
-            anyhow::bail!(
-                "version {v} is not in the registry (have {})",
-                all.join(", ")
-            );
-        }
+        t.spec(&self.api.api)
     }
-    Ok(out)
 }
 
 /// What a transcript run exercises.
@@ -114,119 +89,103 @@ pub struct Exercise<'a> {
     pub suites_dir: PathBuf,
     pub cases: usize,
     pub seed: u64,
+    pub creds: Option<crate::target::sign::CredentialSet>,
 }
 
-impl<'a> Exercise<'a> {
-    fn of(set: &'a SpecSet, a: &DiffArgs) -> Self {
-        Exercise {
-            set,
-            suites_dir: a
-                .suites_dir
-                .clone()
-                .unwrap_or_else(|| PathBuf::from("suites").join(&a.api)),
-            cases: a.cases,
-            seed: a.seed,
-        }
-    }
-}
-
-/// One deterministic run (concurrency 1) on a fresh target, with its transcript.
+/// One deterministic run (concurrency 1) with its transcript, on `target` (an embedded
+/// target is started afresh, so every run starts from the same state).
 pub async fn transcript_run(
     ex: &Exercise<'_>,
-    t: &TargetArgs,
+    target: &TargetSpec,
     versions: Vec<String>,
-    salt: &str,
-) -> anyhow::Result<(run::RunOutcome, Vec<Exchange>)> {
-    let set = ex.set;
-    let target = open_target(t).await?;
-    let opts = RunOptions {
-        spec_dir: set.dir.clone(),
-        suites_dir: ex.suites_dir.clone(),
-        versions,
-        suites: vec![],
-        selection: Selection::default(),
-        cases: ex.cases,
-        seed: ex.seed,
-        concurrency: 1,
-        case_filter: None,
-        capture: true,
-        name_salt: salt.into(),
-        partition: None,
-        max_failures: None,
-        known_failures: vec![],
-        interrupt: None,
-    };
-    let outcome = run::run(set, &target.client, &opts, None)
-        .await
-        .map_err(|e| match e {
-            RunError::Unreachable(m) => anyhow::Error::new(CodedError {
-                code: exit_codes::UNREACHABLE,
-                message: format!("target unreachable: {m}"),
-            }),
-            RunError::Config(m) => anyhow::anyhow!(m),
-        })?;
+    run_id: &str,
+) -> Result<(RunOutcome, Vec<Exchange>), CliError> {
+    let mut plan = RunPlan::new(ex.set, versions);
+    plan.cases = ex.cases;
+    plan.seed = ex.seed;
+    plan.run_id = run_id.into();
+    plan.concurrency = 1;
+    plan.capture = true;
+    let inputs = Inputs::load(ex.set, &ex.suites_dir, &plan)?;
+    let session = Session::open(ex.set, target, ex.creds.clone()).await?;
+    let outcome = session.run(&plan, &inputs).await?;
     let t = outcome.recorder.transcript();
     Ok((outcome, t))
 }
 
 pub fn diff_cmd(a: DiffArgs) -> Outcome {
-    let set = SpecSet::load(&spec_dir(&a.api, &a.spec_dir))?;
-    let latest = set.docs.values().last().expect("a spec set has versions");
-    let normalizer = Normalizer::from_spec(latest)
-        .map_err(|e| anyhow::anyhow!(e))?
-        .with_versions(set.versions());
+    let set = a.api.load()?;
+    at_least_one("cases", a.cases)?;
+    let normalizer = Normalizer::from_spec(&set.latest().doc, &set.profile)
+        .map_err(CliError::Input)?
+        .with_versions(set.version_ids());
+    if let Some(dir) = &a.report_dir {
+        crate::report::ensure_writable_dir(dir).map_err(|e| CliError::Input(format!("--report-dir: {e}")))?;
+    }
+    let gate = super::report_cmd::GateArgs {
+        formats: a.formats.clone(),
+        baseline: a.known_failures.clone(),
+        max_failures: a.max_failures,
+    };
+    gate.load_baseline()?;
     let rt = runtime()?;
     rt.block_on(async {
         let (mut report, diffs) = match (&a.baseline, &a.candidate) {
             (Some(b), Some(c)) => cross_target(&set, &a, b, c).await?,
             _ => cross_version(&set, &a, &normalizer).await?,
         };
+        report.meta.strict = a.strict;
         for f in diffs {
             report.push(f);
         }
         print!("{}", summary::render(&report));
-        let gate = super::report_cmd::GateArgs {
-            formats: a.formats.clone(),
-            baseline: a.known_failures.clone(),
-            max_failures: a.max_failures,
-        };
-        gate.finish(report, a.report_dir.as_deref())
+        gate.finish(report, a.report_dir.as_deref(), &|t| t.to_string())
     })
+}
+
+fn exercise<'a>(set: &'a SpecSet, a: &DiffArgs) -> Exercise<'a> {
+    Exercise {
+        set,
+        suites_dir: a.api.suites_dir(),
+        cases: a.cases,
+        seed: a.seed,
+        creds: Some(a.credentials.resolve(set)),
+    }
+}
+
+fn merge_into(merged: &mut Option<Report>, r: Report) {
+    match merged {
+        None => *merged = Some(r),
+        Some(m) => {
+            m.meta.versions.extend(r.meta.versions);
+            m.meta.requests += r.meta.requests;
+            m.meta.duration_ms += r.meta.duration_ms;
+            m.counts.extend(r.counts);
+            m.findings.extend(r.findings);
+            m.transport_problems.extend(r.transport_problems);
+            m.coverage.extend(r.coverage);
+            m.leftovers.extend(r.leftovers);
+        }
+    }
 }
 
 async fn cross_version(
     set: &SpecSet,
     a: &DiffArgs,
     normalizer: &Normalizer,
-) -> anyhow::Result<(Report, Vec<Finding>)> {
+) -> Result<(Report, Vec<Finding>), CliError> {
     let chain = parse_versions(a.versions.as_deref().unwrap_or("all"), set)?;
     if chain.len() < 2 {
-        anyhow::bail!("a cross-version diff needs at least two versions");
+        return Err(CliError::Input("a cross-version diff needs at least two versions".into()));
     }
+    let target = a.target(&a.target, &a.faults, &a.variants)?;
     // Each version on a fresh embedded target (same starting state); a URL target is shared.
     let mut transcripts = BTreeMap::new();
     let mut merged: Option<Report> = None;
+    let ex = exercise(set, a);
     for v in &chain {
-        let t = a.target_args(&a.target, a.faults.clone());
-        let (outcome, tr) = transcript_run(
-            &Exercise::of(set, a),
-            &t,
-            vec![v.clone()],
-            &format!("v{v}-"),
-        )
-        .await?;
-        let r = Report::from_outcome(&outcome, &a.api, &a.target, a.cases);
-        merged = Some(match merged {
-            None => r,
-            Some(mut m) => {
-                m.meta.versions.extend(r.meta.versions);
-                m.meta.requests += r.meta.requests;
-                m.meta.duration_ms += r.meta.duration_ms;
-                m.counts.extend(r.counts);
-                m.findings.extend(r.findings);
-                m
-            }
-        });
+        let (outcome, tr) = transcript_run(&ex, &target, vec![v.clone()], &format!("v{}", v.replace('.', ""))).await?;
+        merge_into(&mut merged, Report::from_outcome(&outcome, set.api(), a.cases));
         transcripts.insert(v.clone(), normalizer.transcript(&tr));
     }
     let vr = compare::versions::compare(&set.registry, &transcripts, &chain);
@@ -247,19 +206,21 @@ async fn cross_version(
     for d in &vr.differences {
         println!("  ✗ {}: {}\n{}", d.kind, d.text, indent(&d.diff));
         findings.push(Finding::comparison(
-            "version_diff",
+            Failure::new(
+                CheckId::VersionDiff,
+                Expected::DeclaredDifferencesOnly,
+                Actual::Diff { diff: d.diff.clone() },
+            ),
             &d.operation,
             &d.to,
             &format!("{}..{} {}", d.from, d.to, d.case),
-            a.seed,
             format!("{}: {}", d.kind, d.text),
-            "only the differences versions.json declares".into(),
-            d.diff.clone(),
+            a.seed,
         ));
     }
     let mut report = merged.expect("at least two versions ran");
     for d in &vr.declared {
-        report.count("version_diff", &d.change.operation, &d.to, true);
+        report.count(CheckId::VersionDiff.id(), &d.change.operation, &d.to, None);
     }
     Ok((report, findings))
 }
@@ -269,14 +230,15 @@ async fn cross_target(
     a: &DiffArgs,
     baseline: &str,
     candidate: &str,
-) -> anyhow::Result<(Report, Vec<Finding>)> {
+) -> Result<(Report, Vec<Finding>), CliError> {
     let versions = parse_versions(&a.target_versions, set)?;
-    let names_only = Normalizer::default();
-    let tb = a.target_args(baseline, vec![]);
-    let tc = a.target_args(candidate, a.faults.clone());
-    let (o1, b1) = transcript_run(&Exercise::of(set, a), &tb, versions.clone(), "b1-").await?;
-    let (_, b2) = transcript_run(&Exercise::of(set, a), &tb, versions.clone(), "b2-").await?;
-    let (oc, c) = transcript_run(&Exercise::of(set, a), &tc, versions.clone(), "c-").await?;
+    let names_only = Normalizer::names_only(&set.profile);
+    let tb = a.target(baseline, &[], &[])?;
+    let tc = a.target(candidate, &a.faults, &a.variants)?;
+    let ex = exercise(set, a);
+    let (_, b1) = transcript_run(&ex, &tb, versions.clone(), "b1").await?;
+    let (_, b2) = transcript_run(&ex, &tb, versions.clone(), "b2").await?;
+    let (oc, c) = transcript_run(&ex, &tc, versions.clone(), "c").await?;
     let diffs = compare::targets::compare(
         &names_only.transcript(&b1),
         &names_only.transcript(&b2),
@@ -300,22 +262,39 @@ async fn cross_target(
             indent(&d.example_diff)
         );
         findings.push(Finding::comparison(
-            "target_diff",
+            Failure::new(
+                CheckId::TargetDiff,
+                Expected::LikeBaseline {
+                    location: d.location.clone(),
+                },
+                Actual::Diff {
+                    diff: d.example_diff.clone(),
+                },
+            ),
             &d.operation,
             d.example_case.split('/').next().unwrap_or(""),
             &d.example_case,
-            a.seed,
             format!(
-                "target_diff: {} {} differs from the baseline in {}/{} case(s) (baseline noise {})",
-                d.operation, d.location, d.differing, d.compared, d.noise
+                "{} differs from the baseline in {}/{} case(s) (baseline noise {})",
+                d.location, d.differing, d.compared, d.noise
             ),
-            format!("{} as on the baseline", d.location),
-            d.example_diff.clone(),
+            a.seed,
         ));
     }
-    let _ = o1;
-    let report = Report::from_outcome(&oc, &a.api, candidate, a.cases);
+    let mut report = Report::from_outcome(&oc, set.api(), a.cases);
+    report.meta.target = candidate.into();
     Ok((report, findings))
+}
+
+/// A spec for an embedded target with faults/variants, or a URL (used by deprecations).
+pub fn target_spec(kind: TargetKind, timeout: u64) -> TargetSpec {
+    TargetSpec {
+        kind,
+        client: ClientOptions {
+            timeout: Duration::from_secs(timeout.max(1)),
+            ..Default::default()
+        },
+    }
 }
 
 fn indent(s: &str) -> String {
@@ -323,98 +302,4 @@ fn indent(s: &str) -> String {
         .map(|l| format!("      {l}"))
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-/// Snapshot stage of `run`: compare suite transcripts with `snapshots/<api>/`, add findings.
-pub fn apply_snapshots(
-    report: &mut Report,
-    dir: &Path,
-    api: &str,
-    mode: snapshot::Mode,
-    set: &SpecSet,
-    transcript: &[Exchange],
-) -> anyhow::Result<()> {
-    if mode == snapshot::Mode::Off {
-        return Ok(());
-    }
-    let latest = set.docs.values().last().expect("versions");
-    let normalizer = Normalizer::from_spec(latest).map_err(|e| anyhow::anyhow!(e))?;
-    let results = snapshot::process(dir, api, mode, &normalizer.transcript(transcript))
-        .with_context(|| format!("snapshots in {}", dir.display()))?;
-    for r in results {
-        let op = format!("suite/{}", r.suite);
-        match r.outcome {
-            snapshot::Outcome::Matched | snapshot::Outcome::Written => {
-                report.count("snapshot_conformance", &op, &r.version, true)
-            }
-            snapshot::Outcome::Missing => report.push(Finding::comparison(
-                "snapshot_conformance",
-                &op,
-                &r.version,
-                &format!("{}/suite/{}", r.version, r.suite),
-                report.meta.seed,
-                format!(
-                    "no snapshot recorded at {} (pending .snap.new written)",
-                    r.path.display()
-                ),
-                "a recorded snapshot".into(),
-                "none; review with `kmsconform snapshots review`".into(),
-            )),
-            snapshot::Outcome::Changed(d) => report.push(Finding::comparison(
-                "snapshot_conformance",
-                &op,
-                &r.version,
-                &format!("{}/suite/{}", r.version, r.suite),
-                report.meta.seed,
-                format!(
-                    "suite {} on {} differs from {}",
-                    r.suite,
-                    r.version,
-                    r.path.display()
-                ),
-                "the recorded snapshot".into(),
-                d,
-            )),
-        }
-    }
-    Ok(())
-}
-
-#[derive(Debug, Args)]
-pub struct ReviewArgs {
-    /// Snapshot directory.
-    #[arg(default_value = "snapshots")]
-    pub dir: PathBuf,
-    /// Accept every pending snapshot.
-    #[arg(long, conflicts_with = "reject")]
-    pub accept: bool,
-    /// Delete every pending snapshot.
-    #[arg(long)]
-    pub reject: bool,
-}
-
-pub fn review_cmd(a: ReviewArgs) -> Outcome {
-    let pending = snapshot::pending(&a.dir);
-    if pending.is_empty() {
-        println!("no pending snapshots under {}", a.dir.display());
-        return Ok(exit_codes::OK);
-    }
-    for p in &pending {
-        print!("{}", snapshot::review_diff(p)?);
-        if a.accept {
-            snapshot::accept(p)?;
-            println!("accepted {}", p.display());
-        } else if a.reject {
-            std::fs::remove_file(p)?;
-            println!("rejected {}", p.display());
-        }
-    }
-    if !a.accept && !a.reject {
-        println!(
-            "{} pending snapshot(s); --accept or --reject",
-            pending.len()
-        );
-        return Ok(exit_codes::FINDINGS);
-    }
-    Ok(exit_codes::OK)
 }

@@ -1,10 +1,14 @@
 //! The command line: argument parsing, dispatch, and the single mapping from outcomes and
-//! errors to exit codes.
+//! errors to exit codes. Commands map flags onto the library (`run::session`, `spec`,
+//! `report`); nothing here runs cases.
 
+mod args;
 mod deprecations_cmd;
 mod diff_cmd;
 mod report_cmd;
 mod run_cmd;
+mod serve_cmd;
+mod snapshots_cmd;
 mod spec_cmd;
 
 use crate::exit_codes;
@@ -14,7 +18,7 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "kmsconform",
     version,
-    about = "Differential conformance harness for the SCP KMS OpenAPI (1.0-1.3)"
+    about = "Differential conformance harness for key-management APIs (SCP KMS OpenAPI 1.0-1.3 first)"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -25,7 +29,7 @@ pub struct Cli {
 pub enum Command {
     /// Run the conformance checks against a target (default: the embedded reference).
     Run(run_cmd::RunArgs),
-    /// Re-run one reported case (same seed, same case id).
+    /// Re-send one reported case (and only what it depends on) with the run's flags.
     Replay {
         /// Case id from a finding, e.g. 1.3/createKey/invalid/4 or 1.3/suite/lifecycle/7.
         #[arg(long)]
@@ -33,27 +37,17 @@ pub enum Command {
         #[command(flatten)]
         run: run_cmd::RunArgs,
     },
-    /// Serve the embedded SCP KMS reference target.
-    Serve(run_cmd::ServeArgs),
+    /// Serve an API's embedded reference target.
+    Serve(serve_cmd::ServeArgs),
     /// Compare versions (declared vs undeclared differences) or targets (noise-cancelled).
     Diff(diff_cmd::DiffArgs),
     /// Snapshot maintenance.
     #[command(subcommand)]
-    Snapshots(SnapshotsCommand),
-    /// List the check catalogue.
+    Snapshots(snapshots_cmd::SnapshotsCommand),
+    /// List the check catalogue (id, default basis, what it verifies).
     Checks,
     /// Measure: the embedded target under concurrent load, and the conformance run itself.
-    Bench {
-        /// Concurrent clients of the load test.
-        #[arg(long, default_value_t = 64)]
-        clients: usize,
-        /// Requests per client.
-        #[arg(long, default_value_t = 200)]
-        requests: usize,
-        /// Also time this many default conformance runs (all versions, all suites).
-        #[arg(long, default_value_t = 3)]
-        runs: usize,
-    },
+    Bench(run_cmd::BenchArgs),
     /// Known-failure baselines for CI (`--baseline`).
     #[command(subcommand)]
     Baseline(report_cmd::BaselineCommand),
@@ -68,24 +62,62 @@ pub enum Command {
     Spec(spec_cmd::SpecCommand),
 }
 
-#[derive(Debug, Subcommand)]
-pub enum SnapshotsCommand {
-    /// Show pending `.snap.new` files as diffs; accept or reject them.
-    Review(diff_cmd::ReviewArgs),
-}
-
 /// What a command reports back: the exit code it earned.
 pub type Outcome = anyhow::Result<i32>;
 
-/// Errors that carry their own exit code; anything else is a usage/input error (2).
+/// Errors with their own exit code. Anything else reaching `main` is an input error (2).
 #[derive(Debug, thiserror::Error)]
-#[error("{message}")]
-pub struct CodedError {
-    pub code: i32,
-    pub message: String,
+pub enum CliError {
+    /// Bad flags or files: nothing was sent.
+    #[error("{0}")]
+    Input(String),
+    #[error("target unusable: {0}")]
+    Unusable(String),
+    #[error("{0}")]
+    Credentials(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl CliError {
+    pub fn code(&self) -> i32 {
+        match self {
+            CliError::Input(_) => exit_codes::USAGE,
+            CliError::Unusable(_) => exit_codes::UNUSABLE,
+            CliError::Credentials(_) => exit_codes::CREDENTIALS,
+            CliError::Internal(_) => exit_codes::INTERNAL,
+        }
+    }
+}
+
+impl From<crate::run::session::SessionError> for CliError {
+    fn from(e: crate::run::session::SessionError) -> Self {
+        use crate::run::session::SessionError as S;
+        match e {
+            S::Input(m) => CliError::Input(m),
+            S::Unusable(m) => CliError::Unusable(m),
+            e @ S::CredentialsRejected { .. } => CliError::Credentials(e.to_string()),
+            S::Internal(m) => CliError::Internal(m),
+        }
+    }
+}
+
+/// A panic is a bug: write what is known to a log file, say where, exit 70.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let bt = std::backtrace::Backtrace::force_capture();
+        let path = std::env::temp_dir().join(format!("kmsconform-panic-{}.log", std::process::id()));
+        let text = format!("kmsconform {}\n{info}\n\n{bt}\n", env!("CARGO_PKG_VERSION"));
+        let where_ = match std::fs::write(&path, text) {
+            Ok(()) => format!("details in {}", path.display()),
+            Err(_) => "no log could be written".to_string(),
+        };
+        eprintln!("internal error: {info}\nThis is a bug in kmsconform; please report it to its maintainers with the log ({where_}).");
+    }));
 }
 
 pub fn main() -> i32 {
+    install_panic_hook();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -98,24 +130,36 @@ pub fn main() -> i32 {
             return code;
         }
     };
-    let result = match cli.command {
-        Command::Run(a) => run_cmd::run_cmd(a, None),
-        Command::Replay { case, mut run } => {
-            let version = case.split('/').next().unwrap_or_default().to_string();
-            run.versions = version;
-            run_cmd::run_cmd(run, Some(case))
+    match std::panic::catch_unwind(|| dispatch(cli)) {
+        Ok(Ok(code)) => code,
+        Ok(Err(e)) => {
+            let code = e
+                .downcast_ref::<CliError>()
+                .map(CliError::code)
+                .unwrap_or(exit_codes::USAGE);
+            if code == exit_codes::INTERNAL {
+                eprintln!("error: {e:#}\nThis is a bug in kmsconform; please report it to its maintainers.");
+            } else {
+                eprintln!("error: {e:#}");
+            }
+            code
         }
-        Command::Serve(a) => run_cmd::serve_cmd(a),
+        Err(_) => exit_codes::INTERNAL,
+    }
+}
+
+fn dispatch(cli: Cli) -> Outcome {
+    match cli.command {
+        Command::Run(a) => run_cmd::run_cmd(a, None),
+        Command::Replay { case, run } => run_cmd::run_cmd(run, Some(case)),
+        Command::Serve(a) => serve_cmd::serve_cmd(a),
         Command::Diff(a) => diff_cmd::diff_cmd(a),
-        Command::Snapshots(SnapshotsCommand::Review(a)) => diff_cmd::review_cmd(a),
-        Command::Bench {
-            clients,
-            requests,
-            runs,
-        } => run_cmd::bench_cmd(clients, requests, runs),
+        Command::Snapshots(c) => snapshots_cmd::run(c),
+        Command::Bench(a) => run_cmd::bench_cmd(a),
         Command::Checks => {
-            for (id, doc) in crate::check::CATALOGUE {
-                println!("{id:<28} {doc}");
+            for c in crate::check::CheckId::ALL {
+                let b = c.default_basis();
+                println!("{:<28} {:<11} {}", c.id(), b.kind.as_str(), c.doc());
             }
             Ok(exit_codes::OK)
         }
@@ -123,15 +167,6 @@ pub fn main() -> i32 {
         Command::Baseline(c) => report_cmd::baseline(c),
         Command::Report(c) => report_cmd::report(c),
         Command::Deprecations(a) => deprecations_cmd::run(a),
-    };
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            e.downcast_ref::<CodedError>()
-                .map(|c| c.code)
-                .unwrap_or(exit_codes::USAGE)
-        }
     }
 }
 

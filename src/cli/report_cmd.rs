@@ -24,23 +24,28 @@ pub struct GateArgs {
 
 impl GateArgs {
     /// Fails early (before a long run) on a baseline that cannot be read.
-    pub fn load_baseline(&self) -> anyhow::Result<Option<Baseline>> {
-        self.baseline.as_deref().map(Baseline::load).transpose()
+    pub fn load_baseline(&self) -> Result<Option<Baseline>, super::CliError> {
+        self.baseline
+            .as_deref()
+            .map(Baseline::load)
+            .transpose()
+            .map_err(super::CliError::Input)
     }
 
-    /// Applies the baseline, writes the reports and returns the gate's exit code.
-    pub fn finish(&self, mut r: Report, report_dir: Option<&Path>) -> Outcome {
+    /// Applies the baseline, writes the reports (each through `scrub`, the final pass
+    /// against reflected secrets) and returns the gate's exit code.
+    pub fn finish(&self, mut r: Report, report_dir: Option<&Path>, scrub: &dyn Fn(&str) -> String) -> Outcome {
         if let Some(b) = self.load_baseline()? {
             b.apply(&mut r);
+            let known = r.findings.iter().filter(|f| r.is_known(f)).count();
             println!(
-                "baseline: {} of {} findings are known; {} new",
-                r.findings.len() - r.new_findings().count(),
+                "baseline: {known} of {} findings are known; {} gating",
                 r.findings.len(),
-                r.new_findings().count()
+                r.gating().count()
             );
         }
         if let Some(dir) = report_dir {
-            for path in report::write_all(dir, &self.formats, &r)? {
+            for path in report::write_all(dir, &self.formats, &r, scrub)? {
                 println!("wrote {}", path.display());
             }
         }
@@ -110,7 +115,7 @@ pub fn report(c: ReportCommand) -> Outcome {
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let merged = merge::merge(&parts)?;
             print!("{}", summary::render(&merged));
-            gate.finish(merged, Some(&report_dir))
+            gate.finish(merged, Some(&report_dir), &|t| t.to_string())
         }
     }
 }

@@ -1,73 +1,26 @@
-//! `kmsconform run`, `replay`, `serve`, `checks`.
+//! `kmsconform run`, `replay` and `bench`: flags → a checked plan → a session → reports.
+//! Everything that can be wrong with the input is found before the first request.
 
-use super::{CodedError, Outcome};
+use super::args::{at_least_one, parse_versions, runtime, ApiArgs, TargetArgs};
+use super::{CliError, Outcome};
 use crate::check::Selection;
 use crate::exit_codes;
-use crate::reference::{self, Fault, Variant};
-use crate::report::{summary, Report};
-use crate::run::{self, RunError, RunOptions};
-use crate::spec::SpecSet;
-use crate::target::http::Client;
-use crate::target::sign::{scp::ScpSigner, Credentials};
-use anyhow::Context;
+use crate::report::{self, summary, Report};
+use crate::run::session::{Inputs, RunPlan, Session};
 use clap::Args;
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// How to reach and sign for a URL target (also used by diff and deprecations).
-#[derive(Debug, Args, Clone, Default)]
-pub struct AccessArgs {
-    /// Access key for a URL target (signing).
-    #[arg(long, env = "SCP_ACCESS_KEY", hide_env_values = true)]
-    pub access_key: Option<String>,
-    /// Secret key for a URL target; never written to any output.
-    #[arg(long, env = "SCP_SECRET_KEY", hide_env_values = true)]
-    pub secret_key: Option<String>,
-    /// Optional account id, part of the signed message.
-    #[arg(
-        long,
-        env = "SCP_ACCOUNT_ID",
-        default_value = "",
-        hide_env_values = true
-    )]
-    pub account_id: String,
-    /// Per-request timeout in seconds.
-    #[arg(long, default_value_t = 10)]
-    pub timeout: u64,
-}
-
-#[derive(Debug, Args, Clone)]
-pub struct TargetArgs {
-    /// `embedded` (the built-in reference server on a loopback port) or a base URL.
-    #[arg(long, default_value = "embedded")]
-    pub target: String,
-    /// Faults to switch on in the embedded target (see `kmsconform serve --list-faults`).
-    #[arg(long = "fault")]
-    pub faults: Vec<String>,
-    /// Conforming variants of the embedded target (repeatable; `all` for every one; see
-    /// `kmsconform serve --list-variants`).
-    #[arg(long = "variant")]
-    pub variants: Vec<String>,
-    #[command(flatten)]
-    pub access: AccessArgs,
-}
 
 #[derive(Debug, Args, Clone)]
 pub struct RunArgs {
     #[command(flatten)]
     pub target: TargetArgs,
-    /// API id; specs come from specs/<api>, suites from suites/<api>.
-    #[arg(long, default_value = "scp-kms")]
-    pub api: String,
-    /// Spec directory (default specs/<api>).
-    #[arg(long)]
-    pub spec_dir: Option<PathBuf>,
-    /// Suite directory (default suites/<api>).
-    #[arg(long)]
-    pub suites_dir: Option<PathBuf>,
-    /// `all` or a comma-separated list, e.g. 1.0,1.3.
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// `all`, a comma-separated list (1.0,1.3) or a range (1.0..1.3); repeats are dropped.
     #[arg(long, default_value = "all")]
     pub versions: String,
     /// Suites to run (repeatable); `generated` names the spec-generated cases. Default: all.
@@ -79,16 +32,20 @@ pub struct RunArgs {
     /// Skip these checks (comma-separated ids).
     #[arg(long, value_delimiter = ',')]
     pub exclude_checks: Vec<String>,
-    /// Valid cases generated per operation and version.
+    /// Valid cases generated per operation and version (at least 1).
     #[arg(long, default_value_t = 10)]
     pub cases: usize,
-    /// Seed of case generation and generated names: same seed, same cases.
+    /// Seed of case generation: same seed, same cases.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Requests in flight at once within a version.
+    /// Mixed into generated resource names (default: a fresh one per run, so runs against
+    /// one long-lived target never collide). A replay passes the run's own.
+    #[arg(long)]
+    pub run_id: Option<String>,
+    /// Requests in flight at once within a version (at least 1).
     #[arg(long, default_value_t = 32)]
     pub concurrency: usize,
-    /// Write the reports (see --format) here.
+    /// Write the reports (see --format) here; created and checked before anything is sent.
     #[arg(long)]
     pub report_dir: Option<PathBuf>,
     /// Suite snapshots: check (default for the embedded target without faults or variants),
@@ -101,6 +58,9 @@ pub struct RunArgs {
     /// Run one deterministic shard of the work: K/N (operations and suites per version).
     #[arg(long, value_parser = parse_partition)]
     pub partition: Option<(u32, u32)>,
+    /// Advisories (findings whose expectation is our assumption) fail the gate too.
+    #[arg(long)]
+    pub strict: bool,
     #[command(flatten)]
     pub gate: super::report_cmd::GateArgs,
 }
@@ -117,249 +77,170 @@ fn parse_partition(s: &str) -> Result<(u32, u32), String> {
     Ok((k, n))
 }
 
-fn parse_faults(names: &[String]) -> anyhow::Result<Vec<Fault>> {
-    names
-        .iter()
-        .map(|n| {
-            n.parse::<Fault>()
-                .map_err(|e| anyhow::anyhow!("{e} (see `kmsconform serve --list-faults`)"))
-        })
-        .collect()
-}
-
-fn parse_variants(names: &[String]) -> anyhow::Result<Vec<Variant>> {
-    Variant::parse_list(names)
-        .map_err(|e| anyhow::anyhow!("{e} (see `kmsconform serve --list-variants`)"))
-}
-
-fn names(variants: &[Variant]) -> String {
-    variants
-        .iter()
-        .map(|v| v.name())
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-/// A running target: the embedded server (kept alive by the guard) or a URL.
-pub struct Target {
-    pub client: Client,
-    pub label: String,
-    _server: Option<reference::RunningServer>,
-}
-
-pub async fn open_target(t: &TargetArgs) -> anyhow::Result<Target> {
-    let faults = parse_faults(&t.faults)?;
-    let variants = parse_variants(&t.variants)?;
-    let timeout = Duration::from_secs(t.access.timeout.max(1));
-    let (base, creds, server, label) = if t.target == "embedded" {
-        let mut parts = Vec::new();
-        if !t.faults.is_empty() {
-            parts.push(format!("faults: {}", t.faults.join(",")));
+impl RunArgs {
+    /// `kmsconform replay` with every flag that shapes a case (the case id follows).
+    fn replay_prefix(&self, seed: u64, run_id: &str) -> String {
+        let mut argv: Vec<String> = vec!["kmsconform".into(), "replay".into()];
+        argv.extend(["--api".into(), self.api.api.clone()]);
+        argv.extend(self.target.replay_flags());
+        if let Some(d) = &self.api.spec_dir {
+            argv.extend(["--spec-dir".into(), d.display().to_string()]);
         }
-        if !variants.is_empty() {
-            parts.push(format!("variants: {}", names(&variants)));
+        if let Some(d) = &self.api.suites_dir {
+            argv.extend(["--suites-dir".into(), d.display().to_string()]);
         }
-        let cfg = reference::Config {
-            faults,
-            variants,
-            ..Default::default()
-        };
-        let creds = cfg.credentials.clone();
-        let server = reference::spawn(cfg, "127.0.0.1:0".parse().expect("loopback address"))
-            .await
-            .context("cannot start the embedded target")?;
-        let label = if parts.is_empty() {
-            "embedded".to_string()
-        } else {
-            format!("embedded ({})", parts.join("; "))
-        };
-        (server.base_url(), creds, Some(server), label)
-    } else {
-        if !faults.is_empty() {
-            anyhow::bail!("--fault applies to the embedded target only");
+        argv.extend(["--seed".into(), seed.to_string(), "--run-id".into(), run_id.into()]);
+        if self.cases != 10 {
+            argv.extend(["--cases".into(), self.cases.to_string()]);
         }
-        if !variants.is_empty() {
-            anyhow::bail!("--variant applies to the embedded target only");
+        if self.strict {
+            argv.push("--strict".into());
         }
-        let url = reqwest::Url::parse(&t.target).map_err(|e| {
-            anyhow::anyhow!(
-                "--target '{}' is neither 'embedded' nor a URL: {e}",
-                t.target
-            )
-        })?;
-        if !matches!(url.scheme(), "http" | "https") {
-            anyhow::bail!(
-                "--target '{}': only http and https URLs are supported",
-                t.target
-            );
-        }
-        let (Some(ak), Some(sk)) = (t.access.access_key.clone(), t.access.secret_key.clone())
-        else {
-            anyhow::bail!("a URL target needs credentials: set SCP_ACCESS_KEY and SCP_SECRET_KEY (or --access-key/--secret-key)");
-        };
-        let creds = Credentials {
-            access_key: ak,
-            secret_key: sk,
-            account_id: t.access.account_id.clone(),
-        };
-        (
-            t.target.trim_end_matches('/').to_string(),
-            creds,
-            None,
-            t.target.clone(),
-        )
-    };
-    let wrong = Credentials {
-        secret_key: format!("{}-wrong", creds.secret_key),
-        ..creds.clone()
-    };
-    let client = Client::new(
-        &base,
-        Arc::new(ScpSigner::new(creds)),
-        Arc::new(ScpSigner::new(wrong)),
-        timeout,
-        4 * 1024 * 1024,
-    )?;
-    Ok(Target {
-        client,
-        label,
-        _server: server,
-    })
-}
-
-pub fn spec_dir(api: &str, given: &Option<PathBuf>) -> PathBuf {
-    given
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("specs").join(api))
-}
-
-pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
+        argv.iter()
+            .map(|a| {
+                if a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=,".contains(c)) {
+                    a.clone()
+                } else {
+                    crate::target::shell_quote(a)
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
 }
 
 pub fn run_cmd(a: RunArgs, case_filter: Option<String>) -> Outcome {
-    let set = SpecSet::load(&spec_dir(&a.api, &a.spec_dir))?;
-    let versions: Vec<String> = if a.versions == "all" {
-        set.versions().map(String::from).collect()
-    } else {
-        a.versions
-            .split(',')
-            .map(|s| s.trim().to_string())
-            .collect()
+    // Preflight: every input is checked before anything starts or is sent.
+    let set = a.api.load()?;
+    let versions = match &case_filter {
+        Some(case) => {
+            let v = case.split('/').next().unwrap_or_default();
+            parse_versions(v, &set).map_err(|_| {
+                CliError::Input(format!("--case {case}: its version '{v}' is not in the registry"))
+            })?
+        }
+        None => parse_versions(&a.versions, &set)?,
     };
-    let selection = Selection {
-        only: a.checks.clone(),
-        exclude: a.exclude_checks.clone(),
-    };
-    selection.validate().map_err(|e| anyhow::anyhow!(e))?;
+    let cases = at_least_one("cases", a.cases)?;
+    let concurrency = at_least_one("concurrency", a.concurrency)?;
+    let selection = Selection::parse(a.checks.as_deref(), &a.exclude_checks)
+        .map_err(|e| CliError::Input(e.to_string()))?;
     let known_failures: Vec<String> = a
         .gate
         .load_baseline()?
         .map(|b| b.known_failures.into_iter().map(|k| k.id).collect())
         .unwrap_or_default();
-    let opts = RunOptions {
-        spec_dir: set.dir.clone(),
-        suites_dir: a
-            .suites_dir
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("suites").join(&a.api)),
-        versions,
-        suites: a.suites.clone(),
-        selection,
-        cases: a.cases,
-        seed: a.seed,
-        concurrency: a.concurrency,
-        case_filter: case_filter.clone(),
-        capture: false,
-        name_salt: String::new(),
-        partition: a.partition,
-        max_failures: a.gate.max_failures,
-        known_failures,
-        interrupt: Some(Default::default()),
-    };
-    // Snapshots record the correct reference: not with faults, a replay filter or a shard.
+    if let Some(dir) = &a.report_dir {
+        report::ensure_writable_dir(dir).map_err(|e| CliError::Input(format!("--report-dir: {e}")))?;
+    }
+    let target = a.target.spec(&a.api.api)?;
     let snapshot_dir = a
         .snapshot_dir
         .clone()
-        .unwrap_or_else(|| PathBuf::from("snapshots").join(&a.api));
-    let snapshots = match a.snapshots {
-        Some(m) => m,
-        None if a.target.target == "embedded"
-            && snapshot_dir.is_dir()
-            && a.target.faults.is_empty()
-            && a.target.variants.is_empty()
-            && case_filter.is_none()
-            && a.partition.is_none()
-            && a.suites.is_empty() =>
-        {
-            crate::compare::snapshot::Mode::Check
-        }
-        None => crate::compare::snapshot::Mode::Off,
-    };
-    let opts = RunOptions {
-        capture: snapshots != crate::compare::snapshot::Mode::Off,
-        ..opts
-    };
+        .unwrap_or_else(|| PathBuf::from("snapshots").join(&a.api.api));
+    let (snapshots, snapshots_skipped) = snapshot_mode(&a, &case_filter, &snapshot_dir);
+    let seed = a.seed;
+    let run_id = a.run_id.clone().unwrap_or_else(crate::run::new_run_id);
+    let interrupt = Arc::new(AtomicBool::new(false));
+    let mut plan = RunPlan::new(&set, versions);
+    plan.suites = a.suites.clone();
+    plan.selection = selection;
+    plan.cases = cases;
+    plan.seed = seed;
+    plan.run_id = run_id.clone();
+    plan.concurrency = concurrency;
+    plan.case_filter = case_filter.clone();
+    plan.capture = snapshots != crate::compare::snapshot::Mode::Off;
+    plan.partition = a.partition;
+    plan.max_failures = a.gate.max_failures;
+    plan.known_failures = known_failures;
+    plan.strict = a.strict;
+    plan.interrupt = Some(interrupt.clone());
+    plan.replay_prefix = a.replay_prefix(seed, &run_id);
+    let inputs = Inputs::load(&set, &a.api.suites_dir(), &plan).map_err(CliError::from)?;
+    let creds = a.target.credentials.resolve(&set);
     let rt = runtime()?;
     rt.block_on(async {
-        let target = open_target(&a.target).await?;
-        // Ctrl-C stops sending cases; what was observed is still reported.
-        if let Some(flag) = opts.interrupt.clone() {
-            tokio::spawn(async move {
+        let session = Session::open(&set, &target, Some(creds))
+            .await
+            .map_err(CliError::from)?;
+        // Ctrl-C stops sending cases (cleanup still runs); a second one stops at once.
+        let flag = interrupt.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("interrupted: finishing the cases in flight, deleting what the run created, then reporting (Ctrl-C again to stop at once)");
+                flag.store(true, Ordering::Relaxed);
                 if tokio::signal::ctrl_c().await.is_ok() {
-                    eprintln!("interrupted: finishing the cases in flight, then reporting");
-                    flag.store(true, std::sync::atomic::Ordering::Relaxed);
+                    std::process::exit(exit_codes::INTERRUPTED);
                 }
-            });
-        }
-        let progress = progress_bar();
-        let outcome = run::run(&set, &target.client, &opts, progress.as_ref()).await;
-        if let Some(p) = &progress {
+            }
+        });
+        plan.progress = progress_bar();
+        let outcome = session.run(&plan, &inputs).await;
+        if let Some(p) = &plan.progress {
             p.finish_and_clear();
         }
-        let outcome = match outcome {
-            Ok(o) => o,
-            Err(RunError::Unreachable(m)) => {
-                return Err(CodedError {
-                    code: exit_codes::UNREACHABLE,
-                    message: format!("target unreachable: {m}"),
-                }
-                .into())
+        let outcome = outcome.map_err(CliError::from)?;
+        let mut report = Report::from_outcome(&outcome, &a.api.api, cases);
+        report.meta.snapshots_skipped = snapshots_skipped;
+        if snapshots != crate::compare::snapshot::Mode::Off {
+            if outcome.interrupted || outcome.stopped_early {
+                report.meta.snapshots_skipped =
+                    Some("the run did not finish: no snapshot was compared or written".into());
+            } else {
+                super::snapshots_cmd::apply(&mut report, &snapshot_dir, &set, snapshots, &outcome)?;
             }
-            Err(RunError::Config(m)) => return Err(anyhow::anyhow!(m)),
-        };
-        let mut report = Report::from_outcome(&outcome, &a.api, &target.label, a.cases);
-        super::diff_cmd::apply_snapshots(
-            &mut report,
-            &snapshot_dir,
-            &a.api,
-            snapshots,
-            &set,
-            &outcome.recorder.transcript(),
-        )?;
-        print!("{}", summary::render(&report));
-        let interrupted = opts
-            .interrupt
-            .as_ref()
-            .is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed));
-        if interrupted {
+        }
+        let scrubber = outcome.recorder.secrets.final_scrubber();
+        print!("{}", scrubber.scrub(&summary::render(&report)));
+        if outcome.interrupted {
             println!("interrupted: the report covers the cases sent before Ctrl-C");
         } else if outcome.stopped_early {
             println!(
-                "stopped early: more than {} new finding(s) (--max-failures)",
+                "stopped early: more than {} gating finding(s) (--max-failures)",
                 a.gate.max_failures.unwrap_or(0)
             );
         }
-        let code = a.gate.finish(report, a.report_dir.as_deref())?;
-        Ok(if interrupted {
+        let code = a.gate.finish(report, a.report_dir.as_deref(), &|t| scrubber.scrub(t))?;
+        Ok(if outcome.interrupted {
             exit_codes::INTERRUPTED
         } else {
             code
         })
     })
+}
+
+/// Snapshots record the correct reference: they are checked by default only on the
+/// fault- and variant-free embedded target, for a whole run. Returns the mode and, when a
+/// default check is skipped, why (the report says so).
+fn snapshot_mode(
+    a: &RunArgs,
+    case_filter: &Option<String>,
+    dir: &std::path::Path,
+) -> (crate::compare::snapshot::Mode, Option<String>) {
+    use crate::compare::snapshot::Mode;
+    if let Some(m) = a.snapshots {
+        return (m, None);
+    }
+    let why = if !a.target.is_embedded() {
+        Some("the target is not the embedded reference (use --snapshots check to compare anyway)")
+    } else if !dir.is_dir() {
+        Some("no snapshot directory")
+    } else if !a.target.faults.is_empty() || !a.target.variants.is_empty() {
+        Some("faults or variants change the reference's answers")
+    } else if case_filter.is_some() {
+        Some("a replay sends one case")
+    } else if a.partition.is_some() {
+        Some("a shard runs part of each suite set")
+    } else if !a.suites.is_empty() {
+        Some("--suite selects part of the suites")
+    } else {
+        None
+    };
+    match why {
+        None => (Mode::Check, None),
+        Some(w) => (Mode::Off, Some(w.to_string())),
+    }
 }
 
 fn progress_bar() -> Option<indicatif::ProgressBar> {
@@ -376,155 +257,58 @@ fn progress_bar() -> Option<indicatif::ProgressBar> {
 }
 
 #[derive(Debug, Args)]
-pub struct ServeArgs {
-    #[arg(long, default_value_t = 8443)]
-    pub port: u16,
-    /// Address to bind; loopback by default.
-    #[arg(long, default_value = "127.0.0.1")]
-    pub bind: String,
-    #[arg(long = "fault")]
-    pub faults: Vec<String>,
-    /// Conforming variants to switch on (repeatable; `all` for every one).
-    #[arg(long = "variant")]
-    pub variants: Vec<String>,
-    /// Access key the server accepts (default: the documented KMSCONFORM-ACCESS-KEY).
-    #[arg(long)]
-    pub access_key: Option<String>,
-    /// Secret key the server accepts (default: the documented test secret).
-    #[arg(long)]
-    pub secret_key: Option<String>,
-    /// Refuse versions past their Not Before date (406 NoSuchVersion), as of --as-of.
-    #[arg(long)]
-    pub enforce_sunset: bool,
-    #[arg(long)]
-    pub as_of: Option<chrono::NaiveDate>,
-    #[arg(long, default_value = "scp-kms")]
-    pub api: String,
-    #[arg(long)]
-    pub spec_dir: Option<PathBuf>,
-    /// List the fault catalogue and exit.
-    #[arg(long)]
-    pub list_faults: bool,
-    /// List the variant catalogue and exit.
-    #[arg(long)]
-    pub list_variants: bool,
+pub struct BenchArgs {
+    /// Concurrent clients of the load test.
+    #[arg(long, default_value_t = 64)]
+    pub clients: usize,
+    /// Requests per client.
+    #[arg(long, default_value_t = 200)]
+    pub requests: usize,
+    /// Also time this many default conformance runs (all versions, all suites).
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+    #[command(flatten)]
+    pub api: ApiArgs,
 }
 
-pub fn serve_cmd(a: ServeArgs) -> Outcome {
-    if a.list_faults {
-        for f in Fault::all() {
-            println!("{:<34} {}", f.name(), f.description());
-        }
-        return Ok(exit_codes::OK);
-    }
-    if a.list_variants {
-        for v in Variant::all() {
-            println!("{:<22} {}", v.name(), v.description());
-        }
-        return Ok(exit_codes::OK);
-    }
-    let mut cfg = reference::Config {
-        faults: parse_faults(&a.faults)?,
-        variants: parse_variants(&a.variants)?,
-        ..Default::default()
-    };
-    if let Some(ak) = a.access_key {
-        cfg.credentials.access_key = ak;
-    }
-    if let Some(sk) = a.secret_key {
-        cfg.credentials.secret_key = sk;
-    }
-    if a.enforce_sunset {
-        let set = SpecSet::load(&spec_dir(&a.api, &a.spec_dir))?;
-        let not_before = set
-            .registry
-            .versions
-            .iter()
-            .filter_map(|v| v.not_before_date().map(|d| (v.version.clone(), d)))
-            .collect();
-        cfg.sunset = Some(reference::Sunset {
-            as_of: a.as_of.unwrap_or_else(|| chrono::Utc::now().date_naive()),
-            not_before,
-        });
-    } else if a.as_of.is_some() {
-        anyhow::bail!("--as-of needs --enforce-sunset");
-    }
-    let addr: std::net::SocketAddr = format!("{}:{}", a.bind, a.port)
-        .parse()
-        .map_err(|e| anyhow::anyhow!("--bind/--port: {e}"))?;
+/// Load test of the embedded target, then `runs` timed default conformance runs and one of
+/// the generated cases alone.
+pub fn bench_cmd(a: BenchArgs) -> Outcome {
+    let set = a.api.load()?;
     let rt = runtime()?;
     rt.block_on(async {
+        let cfg = crate::reference::Config::default();
         let creds = cfg.credentials.clone();
-        // The documented default secret is printed; one given on the command line is not.
-        let secret = if creds.secret_key == reference::DEFAULT_SECRET_KEY {
-            creds.secret_key.clone()
-        } else {
-            "as given".to_string()
-        };
-        let variants = if cfg.variants.is_empty() {
-            "none".to_string()
-        } else {
-            names(&cfg.variants)
-        };
-        let server = reference::spawn(cfg, addr)
+        let server = crate::reference::spawn(cfg, "127.0.0.1:0".parse().expect("loopback address"))
             .await
-            .with_context(|| format!("cannot listen on {addr}"))?;
-        println!(
-            "SCP KMS reference target on {} (access key {}, secret key {}; variants: {}); Ctrl-C stops",
-            server.base_url(),
-            creds.access_key,
-            secret,
-            variants
-        );
-        tokio::signal::ctrl_c()
-            .await
-            .context("waiting for Ctrl-C")?;
-        server.shutdown().await;
-        Ok(exit_codes::OK)
-    })
-}
-
-/// Load test of the embedded target, then `runs` timed default conformance runs.
-pub fn bench_cmd(clients: usize, requests: usize, runs: usize) -> Outcome {
-    let rt = runtime()?;
-    rt.block_on(async {
-        let cfg = reference::Config::default();
-        let creds = cfg.credentials.clone();
-        let server = reference::spawn(cfg, "127.0.0.1:0".parse().expect("loopback address")).await?;
-        let r = reference::load_test(&server.base_url(), &creds, clients, requests).await?;
+            .map_err(|e| CliError::Internal(format!("cannot start the embedded target: {e:#}")))?;
+        let r = crate::reference::load_test(&server.base_url(), &creds, a.clients, a.requests).await?;
         let secs = r.elapsed.as_secs_f64();
         println!(
             "load test: {} clients x {} requests: {} requests in {:.2} s = {:.0} req/s; 5xx {}, lost updates {}, round-trip failures {}, unexpected status {}",
-            clients, requests, r.requests, secs, r.requests as f64 / secs.max(1e-9), r.status_5xx, r.lost_updates, r.roundtrip_failures, r.unexpected_status
+            a.clients, a.requests, r.requests, secs, r.requests as f64 / secs.max(1e-9), r.status_5xx, r.lost_updates, r.roundtrip_failures, r.unexpected_status
         );
         server.shutdown().await;
-        let set = SpecSet::load(&spec_dir("scp-kms", &None))?;
-        // Whole default runs, then the spec-generated cases alone (no suites: no RSA keys).
-        let plans: Vec<(String, Vec<String>)> = (1..=runs).map(|i| (format!("default run {i}"), vec![])).chain([("generated cases".to_string(), vec!["generated".to_string()])]).collect();
+        let plans: Vec<(String, Vec<String>)> = (1..=a.runs)
+            .map(|i| (format!("default run {i}"), vec![]))
+            .chain([("generated cases".to_string(), vec!["generated".to_string()])])
+            .collect();
+        let target = crate::run::session::TargetSpec::embedded();
         for (label, suites) in plans {
-            let t = TargetArgs { target: "embedded".into(), faults: vec![], variants: vec![], access: AccessArgs { timeout: 10, ..Default::default() } };
-            let target = open_target(&t).await?;
-            let opts = RunOptions {
-                spec_dir: set.dir.clone(),
-                suites_dir: PathBuf::from("suites/scp-kms"),
-                versions: set.versions().map(String::from).collect(),
-                suites,
-                selection: Selection::default(),
-                cases: 10,
-                seed: 1,
-                concurrency: 32,
-                case_filter: None,
-                capture: false,
-                name_salt: String::new(),
-                partition: None,
-                max_failures: None,
-                known_failures: vec![],
-                interrupt: None,
-            };
-            let o = run::run(&set, &target.client, &opts, None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let mut plan = RunPlan::new(&set, set.version_ids().map(String::from).collect());
+            plan.suites = suites;
+            let inputs = Inputs::load(&set, &a.api.suites_dir(), &plan).map_err(CliError::from)?;
+            let session = Session::open(&set, &target, None).await.map_err(CliError::from)?;
+            let o = session.run(&plan, &inputs).await.map_err(CliError::from)?;
             let secs = o.elapsed.as_secs_f64();
             let n = o.recorder.requests();
-            println!("{label}: {n} validated requests in {secs:.2} s = {:.0} req/s, {} findings", n as f64 / secs.max(1e-9), o.recorder.findings().len());
+            let findings = o.recorder.findings();
+            println!(
+                "{label}: {n} validated requests in {secs:.2} s = {:.0} req/s, {} failures, {} advisories",
+                n as f64 / secs.max(1e-9),
+                findings.iter().filter(|f| !f.advisory).count(),
+                findings.iter().filter(|f| f.advisory).count()
+            );
         }
         let ok = r.status_5xx == 0 && r.lost_updates == 0 && r.roundtrip_failures == 0;
         Ok(if ok { exit_codes::OK } else { exit_codes::FINDINGS })

@@ -213,7 +213,7 @@ fn run_drift(api: &Path, cli_dir: &Path, format: ReportFormat, fail_on: FailOn) 
     let mut findings = Vec::new();
     let mut compared = 0;
     for e in &reg.versions {
-        let Some(api_doc) = set.docs.get(&e.version) else {
+        let Some(api_doc) = set.get(&e.version).map(|v| &v.doc) else {
             continue;
         };
         let path = cli_dir.join(&e.spec);

@@ -27,21 +27,20 @@ pub struct Normalizer {
     version_labels: Option<regex::Regex>,
 }
 
-impl Default for Normalizer {
+impl Normalizer {
     /// No field rules: only generated names are canonicalised.
-    fn default() -> Self {
+    pub fn names_only(profile: &crate::spec::Profile) -> Self {
         Self {
             volatile: BTreeSet::new(),
-            secret: BTreeSet::new(),
+            secret: profile.secrets.fields.iter().cloned().collect(),
             patterns: vec![],
-            names: crate::run::Names::pattern(),
+            names: profile.names.regex(),
             version_labels: None,
         }
     }
-}
 
-impl Normalizer {
-    pub fn from_spec(doc: &Value) -> Result<Self, String> {
+    /// The spec's `x-kmsconform-normalize` rules, the profile's secret fields and names.
+    pub fn from_spec(doc: &Value, profile: &crate::spec::Profile) -> Result<Self, String> {
         let rules = doc
             .get("x-kmsconform-normalize")
             .cloned()
@@ -64,11 +63,13 @@ impl Normalizer {
                 regex::Regex::new(p).map_err(|e| format!("x-kmsconform-normalize pattern {p}: {e}"))
             })
             .collect::<Result<_, _>>()?;
+        let mut secret = list("secret");
+        secret.extend(profile.secrets.fields.iter().cloned());
         Ok(Self {
             volatile: list("volatile"),
-            secret: list("secret"),
+            secret,
             patterns,
-            names: crate::run::Names::pattern(),
+            names: profile.names.regex(),
             version_labels: None,
         })
     }
@@ -284,7 +285,7 @@ mod tests {
     #[test]
     fn normalisation_replaces_volatile_secret_and_names() {
         let doc = json!({"x-kmsconform-normalize": {"volatile": ["id"], "secret": ["plaintext"], "patterns": ["[0-9a-f]{32}"]}});
-        let n = Normalizer::from_spec(&doc).unwrap();
+        let n = Normalizer::from_spec(&doc, &crate::spec::profile::example()).unwrap();
         let mk = |name: &str, id: &str| Exchange {
             version: "1.3".into(),
             case: "1.3/suite/x/1".into(),

@@ -84,7 +84,7 @@ pub fn process(
         let outcome = match (mode, std::fs::read_to_string(&path)) {
             (Mode::Update, _) => {
                 std::fs::create_dir_all(path.parent().expect("has a parent"))?;
-                std::fs::write(&path, &text)?;
+                write_atomic(&path, &text)?;
                 let _ = std::fs::remove_file(&new_path);
                 Outcome::Written
             }
@@ -93,7 +93,7 @@ pub fn process(
                 Outcome::Matched
             }
             (_, Ok(old)) => {
-                std::fs::write(&new_path, &text)?;
+                write_atomic(&new_path, &text)?;
                 Outcome::Changed(super::unified(
                     body(&old),
                     body(&text),
@@ -103,7 +103,7 @@ pub fn process(
             }
             (_, Err(_)) => {
                 std::fs::create_dir_all(path.parent().expect("has a parent"))?;
-                std::fs::write(&new_path, &text)?;
+                write_atomic(&new_path, &text)?;
                 Outcome::Missing
             }
         };
@@ -115,6 +115,16 @@ pub fn process(
         });
     }
     Ok(out)
+}
+
+/// Write through a temporary sibling and a rename: an interrupted run never leaves half a
+/// snapshot behind.
+fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
+    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
 }
 
 /// Pending `.snap.new` files under `dir`.

@@ -6,6 +6,7 @@ pub mod probe;
 pub mod render;
 
 use crate::spec::changes::Change;
+use crate::spec::profile::{RegistryVocabulary, StatusMeaning};
 use crate::spec::registry::{Effective, Registry};
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -13,6 +14,8 @@ use serde::Serialize;
 #[derive(Debug, Clone, Serialize)]
 pub struct DeprecationReport {
     pub api: String,
+    /// Days before Not Before in which a version counts as deprecated.
+    pub window_days: i64,
     /// ISO date.
     pub as_of: String,
     pub current: String,
@@ -30,6 +33,8 @@ pub struct VersionStatus {
     pub effective: Effective,
     /// Days until Not Before; negative once overdue.
     pub days_left: Option<i64>,
+    /// The published label understates the effective status.
+    pub stale: bool,
     pub probe: Option<probe::ProbeResult>,
     /// What a client pinned to this version meets on the current one (None for current).
     pub breakage: Option<Breakage>,
@@ -47,40 +52,49 @@ pub struct Breakage {
 }
 
 impl VersionStatus {
-    /// The vendor's published label understates the situation (e.g. SUPPORTED but expired).
-    pub fn published_is_stale(&self) -> bool {
-        let published = self.published.to_ascii_lowercase();
+    /// The vendor's published label understates the situation (e.g. supported but expired).
+    pub fn published_is_stale(&self, vocab: &RegistryVocabulary) -> bool {
         match self.effective {
-            Effective::Expired | Effective::Deprecated => published != "deprecated",
+            Effective::Expired | Effective::Deprecated => {
+                vocab.meaning(&self.published) != Some(StatusMeaning::Deprecated)
+            }
             _ => false,
         }
     }
 }
 
-pub fn assess(registry: &Registry, as_of: NaiveDate) -> DeprecationReport {
+pub fn assess(registry: &Registry, vocab: &RegistryVocabulary, as_of: NaiveDate) -> DeprecationReport {
     let current = registry
-        .current()
+        .current(vocab)
         .map(|v| v.version.clone())
         .unwrap_or_default();
     let versions = registry
         .versions
         .iter()
         .map(|v| {
-            let (effective, days_left) = v.effective(as_of);
+            let (effective, days_left) = v.effective(as_of, vocab);
             VersionStatus {
                 version: v.version.clone(),
                 published: v.status.clone(),
                 not_before: v.not_before.clone(),
                 effective,
                 days_left,
+                stale: false,
                 probe: None,
                 breakage: (v.version != current).then(|| breakage(registry, &v.version, &current)),
                 observed: None,
             }
         })
+        .collect::<Vec<VersionStatus>>()
+        .into_iter()
+        .map(|mut v| {
+            v.stale = v.published_is_stale(vocab);
+            v
+        })
         .collect();
     DeprecationReport {
         api: registry.api.clone(),
+        window_days: vocab.deprecation_window_days.unwrap_or(0),
         as_of: as_of.to_string(),
         current,
         probed: None,

@@ -21,25 +21,21 @@ pub struct ProbeResult {
     pub transport_error: Option<String>,
 }
 
-/// The probe request for a version's OpenAPI document: its first GET (by operationId) with
-/// no path and no required parameter, with the version header; None when there is none.
-pub fn probe_request(doc: &Value) -> Option<Request> {
-    let ops = crate::spec::changes::operations(doc);
-    let needs_nothing = |op: &Value| {
-        op.get("parameters")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .all(|p| p.get("required") != Some(&Value::Bool(true)))
+/// The probe request for a version: the profile's probe operation, else its first GET with
+/// no path and no required parameter, with the version's header; None when there is none.
+pub fn probe_request(spec: &crate::spec::VersionSpec, profile: &crate::spec::Profile) -> Option<Request> {
+    let op = match &profile.probe {
+        Some(id) => spec.operation(id)?,
+        None => spec
+            .operations
+            .iter()
+            .find(|o| o.method == "GET" && !o.path.contains('{') && o.params.iter().all(|p| !p.required))?,
     };
-    let (_, (_, path, _)) = ops
-        .iter()
-        .find(|(_, (m, p, op))| m == "get" && !p.contains('{') && needs_nothing(op))?;
     Some(Request {
-        method: "GET".into(),
-        path: path.clone(),
+        method: op.method.clone(),
+        path: op.path.clone(),
         query: vec![],
-        headers: crate::run::version_header(doc).into_iter().collect(),
+        headers: profile.version_header(&spec.version).into_iter().collect(),
         body: None,
         auth: Auth::Signed,
     })
@@ -61,7 +57,12 @@ pub async fn probe(client: &Client, req: &Request) -> ProbeResult {
                     (!served && !resp.text.is_empty())
                         .then(|| resp.text.chars().take(200).collect())
                 }),
-                headers: resp.notable_headers,
+                headers: resp
+                    .headers
+                    .iter()
+                    .filter(|(k, _)| ["deprecation", "sunset", "warning"].contains(&k.to_ascii_lowercase().as_str()))
+                    .cloned()
+                    .collect(),
                 transport_error: None,
             }
         }
@@ -76,26 +77,37 @@ pub async fn probe(client: &Client, req: &Request) -> ProbeResult {
     }
 }
 
-/// (code, detail) from `{"errors":[{"code":..,"detail":[..]}]}` or `{"message":..}`.
+/// (code, detail) of an error body, whatever the envelope: the first string under a key
+/// named like a code (`code`, `error_code`) and like a message (`detail`, `message`,
+/// `error_msg`), searched depth-first.
 fn error_of(body: &Value) -> (Option<String>, Option<String>) {
-    let first = body.get("errors").and_then(|e| e.get(0));
-    let code = first
-        .and_then(|e| e.get("code"))
-        .and_then(Value::as_str)
-        .map(String::from);
-    let detail = first
-        .and_then(|e| e.get("detail"))
-        .or_else(|| body.get("message"))
-        .map(|d| match d {
-            Value::String(s) => s.clone(),
-            Value::Array(a) => a
-                .iter()
-                .filter_map(Value::as_str)
-                .collect::<Vec<_>>()
-                .join("; "),
-            other => other.to_string(),
-        });
-    (code, detail)
+    fn find(v: &Value, keys: &[&str]) -> Option<String> {
+        match v {
+            Value::Object(o) => {
+                for k in keys {
+                    match o.get(*k) {
+                        Some(Value::String(s)) => return Some(s.clone()),
+                        Some(Value::Array(a)) if a.iter().all(Value::is_string) && !a.is_empty() => {
+                            return Some(
+                                a.iter()
+                                    .filter_map(Value::as_str)
+                                    .collect::<Vec<_>>()
+                                    .join("; "),
+                            )
+                        }
+                        _ => {}
+                    }
+                }
+                o.values().find_map(|x| find(x, keys))
+            }
+            Value::Array(a) => a.iter().find_map(|x| find(x, keys)),
+            _ => None,
+        }
+    }
+    (
+        find(body, &["code", "error_code"]),
+        find(body, &["detail", "message", "error_msg"]),
+    )
 }
 
 #[cfg(test)]
@@ -103,17 +115,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_probe_is_list_keys_with_the_version_header() {
-        let doc: Value =
-            serde_json::from_str(include_str!("../../specs/scp-kms/1.1.json")).unwrap();
-        let r = probe_request(&doc).unwrap();
-        assert_eq!(
-            (r.method.as_str(), r.path.as_str()),
-            ("GET", "/v1/kms/transit")
-        );
-        assert_eq!(
-            r.headers,
-            [("Scp-Api-Version".to_string(), "kms 1.1".to_string())]
-        );
+    fn error_codes_are_found_in_any_envelope() {
+        let a = serde_json::json!({"errors": [{"code": "NoSuchVersion", "detail": ["a", "b"]}]});
+        assert_eq!(error_of(&a), (Some("NoSuchVersion".into()), Some("a; b".into())));
+        let b = serde_json::json!({"error": {"error_code": "KMS.0001", "error_msg": "bad"}});
+        assert_eq!(error_of(&b), (Some("KMS.0001".into()), Some("bad".into())));
     }
 }

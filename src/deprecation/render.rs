@@ -1,7 +1,7 @@
 //! Text (terminal) and Markdown renderings of a [`DeprecationReport`]; JSON is its serde form.
 
 use super::{Breakage, DeprecationReport, VersionStatus};
-use crate::spec::registry::{Effective, DEPRECATION_WINDOW_DAYS};
+use crate::spec::registry::Effective;
 use std::fmt::Write;
 
 fn effective_label(e: Effective) -> &'static str {
@@ -85,8 +85,8 @@ pub fn text(r: &DeprecationReport) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{} versions as of {} (deprecated = fewer than {DEPRECATION_WINDOW_DAYS} days before Not Before; expired = on or after it)\n",
-        r.api, r.as_of
+        "{} versions as of {} (deprecated = fewer than {} days before Not Before; expired = on or after it)\n",
+        r.api, r.as_of, r.window_days
     );
     let _ = writeln!(
         out,
@@ -102,7 +102,7 @@ pub fn text(r: &DeprecationReport) -> String {
             v.not_before.as_deref().unwrap_or("-"),
             effective_label(v.effective),
             days_label(v),
-            if v.published_is_stale() {
+            if v.stale {
                 format!("  (! still published as {})", v.published)
             } else {
                 String::new()
@@ -171,7 +171,7 @@ pub fn markdown(r: &DeprecationReport) -> String {
     out.push_str("|---|---|---|---|---|");
     out.push_str(if probe_col { "---|\n" } else { "\n" });
     for v in &r.versions {
-        let stale = if v.published_is_stale() {
+        let stale = if v.stale {
             " ⚠️"
         } else {
             ""

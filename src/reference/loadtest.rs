@@ -42,7 +42,13 @@ impl Client {
         let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap_or(reqwest::Method::GET);
         let mut rb = self.http.request(m, &url);
         let now = chrono::Utc::now().timestamp_millis();
-        for (k, v) in self.signer.sign(method, &url, now) {
+        let input = crate::target::sign::SignInput {
+            method,
+            url: &url,
+            headers: &[],
+            body: b"",
+        };
+        for (k, v) in self.signer.sign(&input, now) {
             rb = rb.header(k, v);
         }
         rb = rb.header("Scp-Api-Version", "kms 1.3");

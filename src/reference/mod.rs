@@ -12,6 +12,7 @@ mod model;
 mod router;
 mod store;
 mod variants;
+pub mod embedded;
 mod version;
 
 use std::net::SocketAddr;

@@ -2,7 +2,6 @@
 //! `--baseline` fails only on findings whose stable id is not listed.
 
 use super::Report;
-use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -30,10 +29,10 @@ impl Baseline {
             .iter()
             .map(|f| KnownFailure {
                 id: f.id.clone(),
-                check: f.check.clone(),
+                check: f.check.id().to_string(),
                 operation: f.operation.clone(),
                 version: f.version.clone(),
-                title: f.title.clone(),
+                title: super::text::title(f),
             })
             .collect();
         known_failures.sort_by(|a, b| a.id.cmp(&b.id));
@@ -44,11 +43,11 @@ impl Baseline {
         }
     }
 
-    pub fn load(path: &Path) -> anyhow::Result<Self> {
+    pub fn load(path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read baseline {}", path.display()))?;
+            .map_err(|e| format!("cannot read baseline {}: {e}", path.display()))?;
         serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a kmsconform baseline", path.display()))
+            .map_err(|e| format!("{} is not a kmsconform baseline: {e}", path.display()))
     }
 
     pub fn to_json(&self) -> String {

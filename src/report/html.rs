@@ -2,7 +2,7 @@
 //! side-by-side diff of expected and actual. Inline CSS only — no scripts, fonts, images or
 //! links to other hosts, so it opens offline and from a CI artefact store.
 
-use super::text::xml_escape as esc;
+use super::text::{actual, expected, title, xml_escape as esc};
 use super::Report;
 use crate::run::record::Finding;
 use similar::{ChangeTag, TextDiff};
@@ -17,15 +17,16 @@ th{background:#f3f3f3}.ok{color:#176f2c}.bad{color:#b00020}.known{color:#8a6d00}
 summary{cursor:pointer}code{background:#f6f6f6;padding:0 3px}pre{white-space:pre-wrap;word-break:break-all}";
 
 pub fn render(r: &Report) -> String {
-    let new = r.new_findings().count();
-    let known = r.findings.len() - new;
+    let new = r.gating().count();
+    let known = r.findings.iter().filter(|f| r.is_known(f)).count();
+    let advisories = r.advisories().count();
     let mut out = String::new();
     let _ = write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width\">\
 <title>kmsconform report: {api}</title><style>{STYLE}</style></head><body>\n\
-<h1>kmsconform report: {api}</h1>\n<p class=\"{cls}\"><strong>{verdict}</strong>: {new} new findings, {known} known (baseline)</p>\n\
+<h1>kmsconform report: {api}</h1>\n<p class=\"{cls}\"><strong>{verdict}</strong>: {new} gating findings, {advisories} advisories, {known} known (baseline)</p>\n\
 <table><tr><th>target</th><td>{target}</td></tr><tr><th>versions</th><td>{versions}</td></tr>\
 <tr><th>seed</th><td>{seed}</td></tr><tr><th>requests</th><td>{requests}</td></tr>\
 <tr><th>duration</th><td>{secs:.2} s</td></tr><tr><th>tool</th><td>{tool} {tool_version}</td></tr></table>\n",
@@ -41,11 +42,15 @@ pub fn render(r: &Report) -> String {
         tool_version = esc(&r.meta.tool_version),
     );
     out.push_str(&check_table(r));
-    let _ = writeln!(out, "<h2>Findings ({})</h2>", r.findings.len());
-    if r.findings.is_empty() {
+    let _ = writeln!(out, "<h2>Failures ({})</h2>", r.failures().count());
+    if r.failures().next().is_none() {
         out.push_str("<p class=\"ok\">None.</p>\n");
     }
-    for f in &r.findings {
+    for f in r.failures() {
+        out.push_str(&finding(f, r.is_known(f)));
+    }
+    let _ = writeln!(out, "<h2>Advisories ({advisories})</h2>\n<p>Expectations that rest on our assumptions, not on the vendor document; they fail the gate only with <code>--strict</code>.</p>");
+    for f in r.advisories() {
         out.push_str(&finding(f, r.is_known(f)));
     }
     out.push_str("</body></html>\n");
@@ -54,7 +59,7 @@ pub fn render(r: &Report) -> String {
 
 /// Passed/failed per check (rows) and version (columns).
 fn check_table(r: &Report) -> String {
-    let mut cells: BTreeMap<&str, BTreeMap<&str, (u64, u64)>> = BTreeMap::new();
+    let mut cells: BTreeMap<&str, BTreeMap<&str, (u64, u64, u64)>> = BTreeMap::new();
     for c in &r.counts {
         let e = cells
             .entry(&c.check)
@@ -63,11 +68,12 @@ fn check_table(r: &Report) -> String {
             .or_default();
         e.0 += c.passed;
         e.1 += c.failed;
+        e.2 += c.advisory;
     }
     let mut versions: Vec<&str> = r.counts.iter().map(|c| c.version.as_str()).collect();
     versions.sort();
     versions.dedup();
-    let mut out = String::from("<h2>Checks (passed / failed)</h2>\n<table><tr><th>check</th>");
+    let mut out = String::from("<h2>Checks (passed / failed / advisory)</h2>\n<table><tr><th>check</th>");
     for v in &versions {
         let _ = write!(out, "<th>{}</th>", esc(v));
     }
@@ -76,11 +82,11 @@ fn check_table(r: &Report) -> String {
         let _ = write!(out, "<tr><td><code>{}</code></td>", esc(check));
         for v in &versions {
             match by_version.get(v) {
-                Some((p, 0)) => {
-                    let _ = write!(out, "<td class=\"ok\">{p} / 0</td>");
+                Some((p, 0, a)) => {
+                    let _ = write!(out, "<td class=\"ok\">{p} / 0 / {a}</td>");
                 }
-                Some((p, f)) => {
-                    let _ = write!(out, "<td class=\"bad\">{p} / {f}</td>");
+                Some((p, f, a)) => {
+                    let _ = write!(out, "<td class=\"bad\">{p} / {f} / {a}</td>");
                 }
                 None => out.push_str("<td>–</td>"),
             }
@@ -94,23 +100,28 @@ fn check_table(r: &Report) -> String {
 fn finding(f: &Finding, known: bool) -> String {
     let (cls, mark) = if known {
         ("known", "known")
+    } else if f.advisory {
+        ("known", "advisory")
     } else {
         ("bad", "new")
     };
     format!(
         "<details open><summary><span class=\"{cls}\">[{mark}]</span> <strong>{version} {operation}</strong> — \
 <code>{check}</code> <small>({id})</small></summary>\n<p>{title}</p>\n{diff}\
-<p>status: {status} · case <code>{case}</code> · replay: <code>kmsconform replay --case {case} --seed {seed}</code></p>\n\
+<p>basis: <strong>{basis}</strong> — {source}</p>\n\
+<p>status: {status} · case <code>{case}</code> · replay: <code>{replay}</code></p>\n\
 <pre>{curl}</pre></details>\n",
         version = esc(&f.version),
         operation = esc(&f.operation),
-        check = esc(&f.check),
+        check = esc(f.check.id()),
         id = esc(&f.id),
-        title = esc(&f.title),
-        diff = side_by_side(&f.expected, &f.actual),
+        title = esc(&title(f)),
+        diff = side_by_side(&expected(&f.expected), &actual(&f.actual)),
+        basis = f.basis.kind,
+        source = esc(&f.basis.source),
         status = f.status.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
         case = esc(&f.case),
-        seed = f.seed,
+        replay = esc(&f.replay),
         curl = esc(&f.curl),
     )
 }

@@ -1,8 +1,9 @@
 //! JUnit XML: one `<testsuite>` per version, one `<testcase>` per check × operation, one
-//! `<failure>` per finding (known baseline findings become `<skipped>` so CI stays green).
+//! `<failure>` per gating finding. Advisories (assumed expectations) and known baseline
+//! findings become `<skipped>` with a message saying which, so CI stays green on them.
 //! Validated against the Jenkins xUnit `junit-10.xsd` in `tests/reports.rs`.
 
-use super::text::xml_escape;
+use super::text::{actual, expected, title, xml_escape};
 use super::Report;
 use crate::run::record::Finding;
 use std::collections::BTreeMap;
@@ -18,23 +19,24 @@ pub fn render(r: &Report) -> String {
         suites
             .entry(&c.version)
             .or_default()
-            .entry((&c.check, &c.operation))
+            .entry((c.check.as_str(), c.operation.as_str()))
             .or_default();
     }
     for f in &r.findings {
         suites
             .entry(&f.version)
             .or_default()
-            .entry((&f.check, &f.operation))
+            .entry((f.check.id(), f.operation.as_str()))
             .or_default()
             .push(f);
     }
-    let new_findings = r.new_findings().count();
+    let new_findings = r.gating().count();
+    let gates = |f: &Finding| !r.is_known(f) && f.gates(r.meta.strict);
     let total_cases: usize = suites.values().map(|s| s.len()).sum();
     let failing_cases = |cases: &BTreeMap<CaseKey, Vec<&Finding>>| {
         cases
             .values()
-            .filter(|fs| fs.iter().any(|f| !r.is_known(f)))
+            .filter(|fs| fs.iter().any(|f| gates(f)))
             .count()
     };
     let total_failing: usize = suites.values().map(failing_cases).sum();
@@ -49,7 +51,7 @@ pub fn render(r: &Report) -> String {
     for (version, cases) in &suites {
         let skipped = cases
             .values()
-            .filter(|fs| !fs.is_empty() && fs.iter().all(|f| r.is_known(f)))
+            .filter(|fs| !fs.is_empty() && fs.iter().all(|f| !gates(f)))
             .count();
         let _ = writeln!(
             out,
@@ -80,16 +82,18 @@ pub fn render(r: &Report) -> String {
             }
             out.push_str(">\n");
             for f in findings {
-                let element = if r.is_known(f) { "skipped" } else { "failure" };
+                let element = if gates(f) { "failure" } else { "skipped" };
                 let message = if r.is_known(f) {
-                    format!("known failure (baseline): {}", f.title)
+                    format!("known failure (baseline): {}", title(f))
+                } else if !gates(f) {
+                    format!("advisory (assumed: {}): {}", f.basis.source, title(f))
                 } else {
-                    f.title.clone()
+                    title(f)
                 };
                 let _ = writeln!(
                     out,
                     "      <{element} type=\"{}\" message=\"{}\">{}</{element}>",
-                    xml_escape(&f.check),
+                    xml_escape(f.check.id()),
                     xml_escape(&message),
                     xml_escape(&failure_text(f))
                 );
@@ -104,13 +108,14 @@ pub fn render(r: &Report) -> String {
 
 fn failure_text(f: &Finding) -> String {
     format!(
-        "finding {}\nexpected: {}\nactual:   {}\nstatus:   {}\nreplay:   kmsconform replay --case {} --seed {}\ncurl:     {}\n",
+        "finding {}\nexpected: {}\nactual:   {}\nbasis:    {}: {}\nstatus:   {}\nreplay:   {}\ncurl:     {}\n",
         f.id,
-        f.expected,
-        f.actual,
+        expected(&f.expected),
+        actual(&f.actual),
+        f.basis.kind,
+        f.basis.source,
         f.status.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
-        f.case,
-        f.seed,
+        f.replay,
         f.curl
     )
 }

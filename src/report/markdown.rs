@@ -1,7 +1,9 @@
-//! A short Markdown summary, sized for a pull-request comment.
+//! A short Markdown summary, sized for a pull-request comment: the verdict, a per-version
+//! table, and one row per distinct finding (expected, actual, versions), failures before
+//! advisories, then by check.
 
+use super::text::{actual, expected};
 use super::Report;
-use crate::run::record::Finding;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -9,10 +11,12 @@ use std::fmt::Write;
 const LISTED: usize = 20;
 
 pub fn render(r: &Report) -> String {
-    let new: Vec<_> = r.new_findings().collect();
-    let known = r.findings.len() - new.len();
+    let gating = r.gating().count();
+    let known = r.findings.iter().filter(|f| r.is_known(f)).count();
+    let failures = r.failures().count();
+    let advisories = r.advisories().count();
     let mut out = String::new();
-    let verdict = if new.is_empty() {
+    let verdict = if gating == 0 && r.transport_problems.is_empty() {
         "✅ passed"
     } else {
         "❌ failed"
@@ -20,58 +24,61 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(out, "## kmsconform: {verdict}\n");
     let _ = writeln!(
         out,
-        "Target `{}`, versions {}, seed {}, {} requests: **{} new findings**{}.\n",
+        "Target `{}`, versions {}, seed {}, run id {}, {} requests: **{failures} failures, {advisories} advisories**{}{}.\n",
         md_code(&r.meta.target),
         r.meta.versions.join(", "),
         r.meta.seed,
+        md_code(&r.meta.run_id),
         r.meta.requests,
-        new.len(),
-        if known > 0 {
-            format!(", {known} known (baseline)")
-        } else {
+        if known > 0 { format!(", {known} known (baseline)") } else { String::new() },
+        if r.transport_problems.is_empty() {
             String::new()
+        } else {
+            format!(", {} transport problems", r.transport_problems.len())
         }
     );
-    let mut by_version: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    if advisories > 0 {
+        out.push_str("Advisories rest on our assumptions, not on the vendor document; they fail the gate only with `--strict`.\n\n");
+    }
+    let mut by_version: BTreeMap<&str, (u64, u64, u64)> = BTreeMap::new();
     for c in &r.counts {
         let e = by_version.entry(&c.version).or_default();
         e.0 += c.passed;
         e.1 += c.failed;
+        e.2 += c.advisory;
     }
-    out.push_str("| version | checks passed | checks failed |\n|---|---:|---:|\n");
-    for (v, (p, f)) in &by_version {
-        let _ = writeln!(out, "| {v} | {p} | {f} |");
+    out.push_str("| version | checks passed | failed | advisory |\n|---|---:|---:|---:|\n");
+    for (v, (p, f, a)) in &by_version {
+        let _ = writeln!(out, "| {v} | {p} | {f} | {a} |");
     }
-    if !new.is_empty() {
-        // One row per finding id (a fingerprint): its cases differ only in the replay id.
-        let mut rows: Vec<(&Finding, usize)> = Vec::new();
-        for f in &new {
-            match rows.iter_mut().find(|(g, _)| g.id == f.id) {
-                Some((_, n)) => *n += 1,
-                None => rows.push((f, 1)),
-            }
-        }
-        out.push_str(
-            "\n| version | operation | check | cases | finding |\n|---|---|---|---:|---|\n",
-        );
-        for (f, cases) in rows.iter().take(LISTED) {
+    let mut rows = r.distinct(r.failures());
+    let mut adv = r.distinct(r.advisories());
+    rows.sort_by(|a, b| a.first.check.cmp(&b.first.check));
+    adv.sort_by(|a, b| a.first.check.cmp(&b.first.check));
+    let total = rows.len() + adv.len();
+    if total > 0 {
+        out.push_str("\n| | check | operation | versions | expected | actual | cases |\n|---|---|---|---|---|---|---:|\n");
+        for (mark, d) in rows
+            .iter()
+            .map(|d| ("❌", d))
+            .chain(adv.iter().map(|d| ("⚠️ advisory", d)))
+            .take(LISTED)
+        {
+            let f = d.first;
+            let mark = if r.is_known(f) { "known" } else { mark };
             let _ = writeln!(
                 out,
-                "| {} | {} | `{}` | {cases} | {} — replay: `kmsconform replay --case {} --seed {}` |",
-                f.version,
-                f.operation,
+                "| {mark} | `{}` | {} | {} | {} | {} | {} |",
                 f.check,
-                md_cell(&f.actual),
-                f.case,
-                f.seed
+                md_cell(&f.operation),
+                d.versions.join(", "),
+                md_cell(&expected(&f.expected)),
+                md_cell(&actual(&f.actual)),
+                d.cases
             );
         }
-        if rows.len() > LISTED {
-            let _ = writeln!(
-                out,
-                "\n… and {} more in `report.json` / `report.html`.",
-                rows.len() - LISTED
-            );
+        if total > LISTED {
+            let _ = writeln!(out, "\n… and {} more in `report.json` / `report.html`.", total - LISTED);
         }
     }
     out

@@ -18,9 +18,12 @@ pub fn merge(parts: &[Report]) -> anyhow::Result<Report> {
         );
     }
     let mut meta = first.meta.clone();
-    let mut counts: BTreeMap<(String, String, String), (u64, u64)> = BTreeMap::new();
+    let mut counts: BTreeMap<(String, String, String), (u64, u64, u64)> = BTreeMap::new();
     let mut findings = Vec::new();
     let mut known_failures = Vec::new();
+    let mut transport_problems = Vec::new();
+    let mut coverage: Vec<super::json::CoverageEntry> = Vec::new();
+    let mut leftovers = Vec::new();
     for (i, p) in parts.iter().enumerate() {
         if i > 0 {
             meta.requests += p.meta.requests;
@@ -34,6 +37,7 @@ pub fn merge(parts: &[Report]) -> anyhow::Result<Report> {
                 .or_default();
             e.0 += c.passed;
             e.1 += c.failed;
+            e.2 += c.advisory;
         }
         for f in &p.findings {
             if !findings
@@ -44,6 +48,9 @@ pub fn merge(parts: &[Report]) -> anyhow::Result<Report> {
             }
         }
         known_failures.extend(p.known_failures.iter().cloned());
+        transport_problems.extend(p.transport_problems.iter().cloned());
+        coverage.extend(p.coverage.iter().cloned());
+        leftovers.extend(p.leftovers.iter().cloned());
     }
     meta.versions.sort();
     meta.versions.dedup();
@@ -63,15 +70,19 @@ pub fn merge(parts: &[Report]) -> anyhow::Result<Report> {
         meta,
         counts: counts
             .into_iter()
-            .map(|((check, operation, version), (passed, failed))| Count {
+            .map(|((check, operation, version), (passed, failed, advisory))| Count {
                 check,
                 operation,
                 version,
                 passed,
                 failed,
+                advisory,
             })
             .collect(),
         findings,
+        transport_problems,
+        coverage,
+        leftovers,
         known_failures,
     })
 }

@@ -1,4 +1,5 @@
-//! Reports of a run: one module per format, plus the CI gate (baseline, merge).
+//! Reports of a run: one module per format, plus the CI gate (baseline, merge). Formats read
+//! a finished [`Report`]; text is made only here.
 
 pub mod baseline;
 pub mod html;
@@ -7,11 +8,10 @@ pub mod junit;
 pub mod markdown;
 pub mod merge;
 pub mod summary;
-mod text;
+pub mod text;
 
 pub use json::{Report, RunMeta};
 
-use anyhow::Context;
 use std::path::{Path, PathBuf};
 
 /// A report format of `--format` (repeatable).
@@ -43,33 +43,70 @@ impl Format {
     }
 }
 
-/// Writes each requested format into `dir` (created if needed); returns the files written.
-pub fn write_all(dir: &Path, formats: &[Format], r: &Report) -> anyhow::Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {path}: {source}")]
+pub struct WriteError {
+    pub path: PathBuf,
+    pub source: std::io::Error,
+}
+
+/// Creates `dir` and proves it writable (before a run sends anything).
+pub fn ensure_writable_dir(dir: &Path) -> Result<(), WriteError> {
+    let err = |source| WriteError {
+        path: dir.into(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(err)?;
+    let probe = dir.join(format!(".kmsconform-write-test.{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(err)?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+/// Writes each requested format into `dir`, each text passed through `scrub` (the final
+/// pass against reflected secrets); returns the files written.
+pub fn write_all(
+    dir: &Path,
+    formats: &[Format],
+    r: &Report,
+    scrub: &dyn Fn(&str) -> String,
+) -> Result<Vec<PathBuf>, WriteError> {
+    std::fs::create_dir_all(dir).map_err(|source| WriteError {
+        path: dir.into(),
+        source,
+    })?;
     let mut written = Vec::new();
     for (i, &f) in formats.iter().enumerate() {
         if formats[..i].contains(&f) {
             continue;
         }
         let path = dir.join(f.file_name());
-        write_atomic(&path, f.render(r).as_bytes())?;
+        write_atomic(&path, scrub(&f.render(r)).as_bytes())?;
         written.push(path);
     }
     Ok(written)
 }
 
 /// Write via a temporary sibling and rename, so a reader never sees half a file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("cannot move {} into place", path.display()))
+    std::fs::write(&tmp, bytes).map_err(|source| WriteError {
+        path: tmp.clone(),
+        source,
+    })?;
+    std::fs::rename(&tmp, path).map_err(|source| {
+        let _ = std::fs::remove_file(&tmp);
+        WriteError {
+            path: path.into(),
+            source,
+        }
+    })
 }
 
-/// The CI verdict: findings outside the baseline fail the run once there are more than
-/// `max_failures` of them (default 0).
+/// The CI verdict: gating findings outside the baseline fail the run once there are more
+/// than `max_failures` of them (default 0); transport problems always fail it.
 pub fn gate(r: &Report, max_failures: Option<usize>) -> i32 {
-    if r.new_findings().count() > max_failures.unwrap_or(0) {
+    if r.gating().count() > max_failures.unwrap_or(0) || !r.transport_problems.is_empty() {
         crate::exit_codes::FINDINGS
     } else {
         crate::exit_codes::OK

@@ -1,72 +1,145 @@
-//! The end-of-run summary table for a terminal.
+//! The end-of-run summary for a terminal: counts per check, then the distinct failures,
+//! the advisories apart, transport problems, coverage gaps and leftovers, and one verdict
+//! line ("N failures, M advisories").
 
+use super::text::{actual, basis, expected};
 use super::Report;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+/// Distinct failures and advisories shown; the rest are in the report files.
+const SHOWN_FAILURES: usize = 40;
+const SHOWN_ADVISORIES: usize = 20;
+
 pub fn render(r: &Report) -> String {
-    let mut by_check: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    let mut by_check: BTreeMap<&str, (u64, u64, u64)> = BTreeMap::new();
     for c in &r.counts {
         let e = by_check.entry(&c.check).or_default();
         e.0 += c.passed;
         e.1 += c.failed;
+        e.2 += c.advisory;
     }
     let mut out = String::new();
-    let _ = writeln!(out, "{:<28} {:>8} {:>8}", "check", "passed", "failed");
-    for (check, (p, f)) in &by_check {
+    let _ = writeln!(out, "{:<28} {:>8} {:>8} {:>9}", "check", "passed", "failed", "advisory");
+    for (check, (p, f, a)) in &by_check {
         let _ = writeln!(
             out,
-            "{check:<28} {p:>8} {f:>8}{}",
-            if *f > 0 { "  ✗" } else { "" }
+            "{check:<28} {p:>8} {f:>8} {a:>9}{}",
+            if *f > 0 { "  ✗" } else if *a > 0 { "  ~" } else { "" }
         );
     }
     let _ = writeln!(out);
-    // Findings with the same check, operation, version and observed problem usually share a
-    // root cause: one entry each, with the number of cases and one to replay.
-    let mut groups: Vec<(&crate::run::record::Finding, usize)> = Vec::new();
-    for f in &r.findings {
-        match groups.iter_mut().find(|(g, _)| {
-            (&g.check, &g.operation, &g.version, &g.actual)
-                == (&f.check, &f.operation, &f.version, &f.actual)
-        }) {
-            Some(g) => g.1 += 1,
-            None => groups.push((f, 1)),
+    let failures = r.distinct(r.failures());
+    let advisories = r.distinct(r.advisories());
+    for d in failures.iter().take(SHOWN_FAILURES) {
+        entry(&mut out, "✗", d, r.is_known(d.first));
+    }
+    if failures.len() > SHOWN_FAILURES {
+        let _ = writeln!(out, "… {} more distinct failures in the report files", failures.len() - SHOWN_FAILURES);
+    }
+    if !advisories.is_empty() {
+        let _ = writeln!(
+            out,
+            "advisories (the expectation is our assumption, not the document's; they fail the gate only with --strict):"
+        );
+        for d in advisories.iter().take(SHOWN_ADVISORIES) {
+            entry(&mut out, "~", d, r.is_known(d.first));
+        }
+        if advisories.len() > SHOWN_ADVISORIES {
+            let _ = writeln!(out, "… {} more distinct advisories in the report files", advisories.len() - SHOWN_ADVISORIES);
         }
     }
-    for (f, n) in groups.iter().take(40) {
-        let cases = if *n > 1 {
-            format!(" ({n} cases)")
-        } else {
-            String::new()
-        };
+    if !r.transport_problems.is_empty() {
+        let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
+        for t in &r.transport_problems {
+            *kinds.entry(t.error.kind()).or_default() += 1;
+        }
+        let list: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
         let _ = writeln!(
             out,
-            "✗ [{}] {} {} — {}{cases}\n    expected: {}\n    actual:   {}\n    replay:   kmsconform replay --case {} --seed {}",
-            f.id, f.version, f.operation, f.check, f.expected, f.actual, f.case, f.seed
+            "transport: {} request(s) got no usable answer ({}); first: {} {} — {}",
+            r.transport_problems.len(),
+            list.join(", "),
+            r.transport_problems[0].version,
+            r.transport_problems[0].operation,
+            r.transport_problems[0].error
         );
     }
-    if groups.len() > 40 {
+    let skipped = r.skipped();
+    if skipped > 0 {
+        let mut reasons: BTreeMap<&str, u64> = BTreeMap::new();
+        for c in &r.coverage {
+            for (why, n) in &c.skipped {
+                *reasons.entry(why).or_default() += n;
+            }
+        }
+        let list: Vec<String> = reasons.iter().take(3).map(|(w, n)| format!("{n}: {w}")).collect();
         let _ = writeln!(
             out,
-            "… {} more distinct findings in report.json",
-            groups.len() - 40
+            "coverage: the run covered less than planned — {skipped} case(s) not sent ({}); see coverage in report.json",
+            list.join("; ")
         );
+    }
+    if !r.leftovers.is_empty() {
+        let _ = writeln!(
+            out,
+            "leftovers: {} resource(s) the run created could not be deleted: {}",
+            r.leftovers.len(),
+            r.leftovers
+                .iter()
+                .take(5)
+                .map(|l| format!("{} {} ({})", l.version, l.id, l.reason))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    if let Some(p) = &r.meta.proxy {
+        let _ = writeln!(out, "proxy: requests went through {p} (HTTP(S)_PROXY; NO_PROXY bypasses it)");
+    }
+    if let Some(why) = &r.meta.snapshots_skipped {
+        let _ = writeln!(out, "snapshots: not checked ({why})");
     }
     let secs = r.meta.duration_ms as f64 / 1000.0;
+    let nf = r.failures().count();
+    let na = r.advisories().count();
+    let distinct = if failures.len() < nf || advisories.len() < na {
+        format!(" ({} + {} distinct)", failures.len(), advisories.len())
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "{} findings{}; {} requests in {:.2} s ({:.0} req/s); versions {}; seed {}",
-        r.findings.len(),
-        if groups.len() < r.findings.len() {
-            format!(" ({} distinct)", groups.len())
-        } else {
-            String::new()
-        },
+        "{nf} failure{}, {na} advisor{}{distinct}{}; {} requests in {:.2} s ({:.0} req/s); versions {}; seed {}; run id {}",
+        if nf == 1 { "" } else { "s" },
+        if na == 1 { "y" } else { "ies" },
+        if r.meta.strict { " (--strict: advisories fail the gate)" } else { "" },
         r.meta.requests,
         secs,
         r.meta.requests as f64 / secs.max(1e-9),
         r.meta.versions.join(","),
-        r.meta.seed
+        r.meta.seed,
+        r.meta.run_id,
     );
     out
+}
+
+fn entry(out: &mut String, mark: &str, d: &super::json::Distinct, known: bool) {
+    let f = d.first;
+    let cases = if d.cases > 1 { format!(" ({} cases)", d.cases) } else { String::new() };
+    let known = if known { " [known]" } else { "" };
+    let _ = writeln!(
+        out,
+        "{mark} [{}]{known} {} {} — {}: {}{cases}\n    expected: {}\n    actual:   {}\n    basis:    {}",
+        f.id,
+        d.versions.join(","),
+        f.operation,
+        f.check,
+        f.label,
+        expected(&f.expected),
+        actual(&f.actual),
+        basis(f),
+    );
+    if !f.replay.is_empty() {
+        let _ = writeln!(out, "    replay:   {}", f.replay);
+    }
 }

@@ -1,14 +1,19 @@
-//! Spec-generated cases per operation: valid requests (proptest, shrunk on failure), single-
-//! fault invalid requests, and bad-auth requests. What the spec cannot say (which key a path
-//! names, which names must be unique, what to clean up) comes from `suites/<api>/generation.json`.
+//! Spec-generated cases per operation: valid requests (proptest, shrunk on failure),
+//! single-fault invalid requests, boundary values, unknown ids, and bad-auth requests. What
+//! the spec cannot say (which resource a path names, which names must be unique, what to
+//! clean up) comes from `suites/<api>/generation.json`. Each claim carries its basis: a
+//! valid request is only as expected as the weakest constraint its values rest on; an
+//! invalid one is as expected as the constraint it breaks.
 
+use super::record::{Observation, Outcome};
 use super::suite::{run_step, Step};
 use super::template::{render, text, Bindings};
 use super::{Names, VersionCtx};
-use crate::case::{self, GeneratedRequest, OperationSchema};
+use crate::case::{self, GeneratedRequest, OperationSchema, ViolationSite};
 use crate::check::response::Claim;
-use crate::check::Failure;
-use crate::target::http::{Auth, Body, Request};
+use crate::check::{Basis, Verdicts};
+use crate::spec::basis::{self as spec_basis, Constraint};
+use crate::target::http::{Auth, Body, Request, Response};
 use proptest::strategy::ValueTree;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -25,13 +30,13 @@ pub struct Generation {
     pub setup: Vec<Step>,
     #[serde(default)]
     pub operations: BTreeMap<String, OperationConfig>,
-    /// Per-operation expected-status overrides: statuses `status_code_conformance` accepts
-    /// beyond the documented ones (e.g. a target known to answer 409 for duplicates).
+    /// Per-operation statuses `status_code_conformance` accepts beyond the documented ones
+    /// (e.g. a target known to answer 409 for duplicates).
     #[serde(default)]
     pub expected_statuses: BTreeMap<String, Vec<u16>>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OperationConfig {
     #[serde(rename = "$comment", default)]
@@ -63,13 +68,39 @@ fn yes() -> bool {
 }
 
 impl Generation {
+    /// Loads and validates `generation.json`; a missing file means no configuration.
     pub fn load(path: &Path) -> Result<Self, String> {
         if !path.exists() && crate::bundled::read(path).is_none() {
             return Ok(Self::default());
         }
         let t = crate::bundled::read_to_string(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        serde_json::from_str(&t).map_err(|e| format!("{}: {e}", path.display()))
+        let g: Self = serde_json::from_str(&t).map_err(|e| format!("{}: {e}", path.display()))?;
+        let all_steps = g
+            .setup
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (format!("setup step {}", i + 1), s))
+            .chain(g.operations.iter().flat_map(|(id, c)| {
+                c.fresh
+                    .iter()
+                    .chain(c.cleanup.iter())
+                    .enumerate()
+                    .map(move |(i, s)| (format!("operations.{id} step {}", i + 1), s))
+            }));
+        for (what, s) in all_steps {
+            s.validate(&what)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        for (id, c) in &g.operations {
+            if !c.positive && c.why.is_none() {
+                return Err(format!(
+                    "{}: operations.{id}: positive false needs a why",
+                    path.display()
+                ));
+            }
+        }
+        Ok(g)
     }
 
     /// Every configured operation must exist in some version of the spec.
@@ -88,6 +119,7 @@ impl Generation {
         use futures::StreamExt;
         let mut names = ctx.names("generated");
         let mut b = Bindings::new();
+        let mut setup_failed: Option<String> = None;
         for (i, st) in self.setup.iter().enumerate() {
             if st
                 .versions
@@ -96,6 +128,9 @@ impl Generation {
             {
                 continue;
             }
+            if ctx.recorder.exhausted() {
+                return;
+            }
             b.insert("unique".into(), Value::String(names.fresh()));
             let case = format!("{}/setup/{}", ctx.version, i + 1);
             let label = st
@@ -103,40 +138,24 @@ impl Generation {
                 .clone()
                 .unwrap_or_else(|| format!("setup step {}", i + 1));
             if let Err(e) = run_step(st, ctx, &mut b, &case, &label).await {
-                let req = Request::not_sent();
-                ctx.recorder.record(
-                    ctx.client,
-                    &ctx.version,
-                    "setup",
-                    &case,
-                    &label,
-                    &req,
-                    None,
-                    &[],
-                    vec![Failure::new("resource_availability", "setup succeeds", e)],
-                );
-                return;
+                // Cases that need what setup makes are skipped (and said so); the others
+                // still run.
+                setup_failed = Some(format!("setup failed at '{label}': {e}"));
+                break;
             }
         }
-        let ops = case::operations(ctx.doc);
         let default_cfg = OperationConfig {
-            comment: None,
-            path: Map::new(),
-            fresh: vec![],
             positive: true,
-            why: None,
-            unique: vec![],
-            cleanup_bind: BTreeMap::new(),
-            cleanup: vec![],
+            ..Default::default()
         };
-        let filter = ctx.case_filter.clone();
-        let jobs = ops
+        let setup_failed = setup_failed.as_deref();
+        let jobs = ctx
+            .spec
+            .operations
             .iter()
             .enumerate()
             .filter(|(_, op)| {
-                filter
-                    .as_deref()
-                    .is_none_or(|f| f.contains(&format!("/{}/", op.operation_id)))
+                ctx.wants_prefix(&format!("{}/{}", ctx.version, op.operation_id))
                     && ctx.in_partition(&op.operation_id)
             })
             .map(|(i, op)| {
@@ -145,7 +164,7 @@ impl Generation {
                     .get(&op.operation_id)
                     .unwrap_or(&default_cfg);
                 let names = ctx.names(&format!("{}/{i}", op.operation_id));
-                run_operation(ctx, op, cfg, b.clone(), names)
+                run_operation(ctx, op, cfg, b.clone(), names, setup_failed)
             });
         futures::stream::iter(jobs)
             .buffer_unordered(ctx.concurrency)
@@ -154,232 +173,310 @@ impl Generation {
     }
 }
 
+/// The basis of "this valid request must be accepted": the weakest constraint any of its
+/// values rests on (a value inside an assumed bound is only as expected as that bound).
+fn valid_basis(ctx: &VersionCtx, op: &OperationSchema, g: &GeneratedRequest) -> Basis {
+    let doc = &ctx.spec.doc;
+    let mut basis = spec_basis::of_operation(doc, op);
+    if let (Some(schema), Some(body)) = (&op.body, &g.body) {
+        let fallback = basis.clone();
+        let mut pointers = Vec::new();
+        instance_pointers(body, String::new(), &mut pointers);
+        for p in pointers {
+            basis = basis.weakest(spec_basis::of_instance(doc, schema, &p, Constraint::All, &fallback));
+        }
+    }
+    for (name, _) in &g.query {
+        if let Some(p) = op.params.iter().find(|p| &p.name == name) {
+            let b = spec_basis::annotation(&p.raw).unwrap_or_else(|| {
+                spec_basis::of_instance(doc, &p.schema, "", Constraint::All, &basis)
+            });
+            basis = basis.weakest(b);
+        }
+    }
+    basis
+}
+
+/// Every location in an instance ("" for the root).
+fn instance_pointers(v: &Value, at: String, out: &mut Vec<String>) {
+    match v {
+        Value::Object(o) => {
+            for (k, x) in o {
+                instance_pointers(x, format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")), out);
+            }
+        }
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                instance_pointers(x, format!("{at}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+    out.push(at);
+}
+
+/// The basis of "this invalid request must be refused": that of the constraint it breaks.
+fn invalid_basis(ctx: &VersionCtx, op: &OperationSchema, g: &GeneratedRequest) -> Basis {
+    let doc = &ctx.spec.doc;
+    let of_op = spec_basis::of_operation(doc, op);
+    match &g.violation {
+        Some(ViolationSite::Body { pointer, keyword }) => match &op.body {
+            Some(schema) => spec_basis::of_instance(doc, schema, pointer, Constraint::Keyword(keyword), &of_op),
+            None => of_op,
+        },
+        Some(ViolationSite::Query { name, keyword }) => {
+            match op.params.iter().find(|p| &p.name == name) {
+                Some(p) => spec_basis::annotation(&p.raw).unwrap_or_else(|| {
+                    spec_basis::of_instance(doc, &p.schema, "", Constraint::Keyword(keyword), &of_op)
+                }),
+                None => of_op,
+            }
+        }
+        _ => of_op,
+    }
+}
+
+/// The path parameters of an operation: from the configuration's templates over the setup
+/// bindings, else generated. Err when a template names a binding setup did not make.
+fn path_params(
+    op: &OperationSchema,
+    cfg: &OperationConfig,
+    b: &Bindings,
+    g: &GeneratedRequest,
+) -> Result<BTreeMap<String, String>, String> {
+    let mut out = BTreeMap::new();
+    for (name, generated) in &g.path_params {
+        let v = match cfg.path.get(name) {
+            Some(t) => text(&render(t, b)?),
+            None => generated.clone(),
+        };
+        out.insert(name.clone(), v);
+    }
+    let _ = op;
+    Ok(out)
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn run_operation(
     ctx: &VersionCtx<'_>,
     op: &OperationSchema,
     cfg: &OperationConfig,
     mut b: Bindings,
     mut names: Names,
+    setup_failed: Option<&str>,
 ) {
-    let strategy = case::valid_request_strategy(op, ctx.doc);
-    let mut runner = case::runner(
-        ctx.seed,
-        // Not keyed by version: every version gets the same cases, so versions compare.
-        &format!("{}/valid", op.operation_id),
-    );
-    let claim = Claim::Valid {
-        expect_accept: cfg.positive,
-    };
-    let mut first: Option<GeneratedRequest> = None;
+    let id = &op.operation_id;
+    let v = &ctx.version;
+    let strategy = case::valid_request_strategy(op, &ctx.spec.doc);
+    // Not keyed by version: every version gets the same cases, so versions compare.
+    let mut runner = case::runner(ctx.seed, &format!("{id}/valid"));
+    // The base for single-fault mutations: the simplest valid request.
+    let first: Option<GeneratedRequest> = case::try_draw(&strategy, &mut case::runner(ctx.seed, &format!("{id}/valid")))
+        .ok()
+        .map(|mut t| {
+            while t.simplify() {}
+            t.current()
+        });
     let mut shrunk_once = false;
+    // Why cases that need a real resource cannot run (setup failed, a binding is missing).
+    let mut missing: Option<String> = None;
     for i in 0..ctx.cases {
         let Ok(mut tree) = case::try_draw(&strategy, &mut runner) else {
+            ctx.recorder.skip(v, id, "valid", "the request schema cannot be satisfied", (ctx.cases - i) as u64);
             break;
         };
-        let wanted = ctx.wants(&format!("{}/{}/valid/{i}", ctx.version, op.operation_id));
-        if wanted
-            && !prepare(
-                ctx,
-                cfg,
-                &mut b,
-                &mut names,
-                &format!("{}/{}/valid/{i}", ctx.version, op.operation_id),
-            )
-            .await
-        {
-            return;
-        }
-        let unique: Vec<String> = cfg.unique.iter().map(|_| names.fresh()).collect();
         let g = tree.current();
-        let case_id = format!("{}/{}/valid/{i}", ctx.version, op.operation_id);
+        let case_id = format!("{v}/{id}/valid/{i}");
         if !ctx.wants(&case_id) {
-            if first.is_none() {
-                while tree.simplify() {}
-                first = Some(tree.current());
-            }
             continue;
         }
-        let Some(req) = to_request(ctx, op, cfg, &b, &g, &unique, None) else {
-            return;
+        if !prepare(ctx, cfg, &mut b, &mut names, &case_id).await {
+            missing = Some("a fresh resource for the case could not be made".into());
+            break;
+        }
+        if let Err(e) = path_params(op, cfg, &b, &g) {
+            missing = Some(setup_failed.map(String::from).unwrap_or(e));
+            break;
+        }
+        let unique: Vec<String> = cfg.unique.iter().map(|_| names.fresh()).collect();
+        let Ok(req) = to_request(ctx, op, cfg, &b, &g, &unique, None, false) else {
+            continue;
         };
-        let (failures, resp) = send(ctx, &op.operation_id, &req, claim).await;
-        let rejected = failures
-            .iter()
-            .any(|f| f.check == "positive_data_acceptance");
+        let claim = Claim::Valid {
+            expect_accept: cfg.positive,
+            basis: valid_basis(ctx, op, &g),
+        };
+        let (verdicts, resp) = send(ctx, op, &req, &claim, &case_id).await;
+        let rejected = verdicts.has_failed(crate::check::CheckId::PositiveDataAcceptance);
         if rejected && !shrunk_once {
-            // Shrink: keep simplifying while the simpler request is still refused.
             shrunk_once = true;
-            let mut best = (req.clone(), failures.clone(), resp.clone(), g.label.clone());
             // proptest's shrinking loop: a still-failing candidate is simplified further, a
-            // passing one is complicated back; each new current value is tested.
+            // passing one is complicated back; each candidate is a request of its own.
+            let mut best = (req.clone(), verdicts, resp.clone(), g.label.clone(), claim.clone());
             let mut more = tree.simplify();
             let mut budget = 256;
-            while more && budget > 0 {
+            while more && budget > 0 && !ctx.recorder.exhausted() {
                 budget -= 1;
                 let cand = tree.current();
                 // The simpler request must still satisfy the spec, or it proves nothing.
                 let still_valid = match (&op.body, &cand.body) {
-                    (Some(schema), Some(body)) => ctx
-                        .schemas
-                        .errors(schema, body)
-                        .map(|e| e.is_empty())
-                        .unwrap_or(false),
+                    (Some(schema), Some(body)) => ctx.spec.schemas.is_valid(schema, body),
                     _ => true,
                 };
                 let mut fails = false;
                 if still_valid {
-                    // Each candidate is a request of its own: fresh unique values, cleaned up.
                     let fresh: Vec<String> = cfg.unique.iter().map(|_| names.fresh()).collect();
-                    let Some(creq) = to_request(ctx, op, cfg, &b, &cand, &fresh, None) else {
+                    let Ok(creq) = to_request(ctx, op, cfg, &b, &cand, &fresh, None, false) else {
                         break;
                     };
-                    let (cf, cr) = send(ctx, &op.operation_id, &creq, claim).await;
-                    cleanup(
-                        ctx,
-                        cfg,
-                        &mut b,
-                        cr.as_ref()
-                            .filter(|r| r.status < 300)
-                            .and_then(|r| r.json.as_ref()),
-                        &case_id,
-                    )
-                    .await;
-                    fails = cf.iter().any(|f| f.check == "positive_data_acceptance");
+                    let cclaim = Claim::Valid {
+                        expect_accept: cfg.positive,
+                        basis: valid_basis(ctx, op, &cand),
+                    };
+                    let (cv, cr) = send(ctx, op, &creq, &cclaim, &case_id).await;
+                    cleanup(ctx, cfg, &mut b, cr.as_ref(), &case_id).await;
+                    fails = cv.has_failed(crate::check::CheckId::PositiveDataAcceptance);
                     if fails {
-                        best = (creq, cf, cr, cand.label.clone());
+                        best = (creq, cv, cr, cand.label.clone(), cclaim);
                     }
                 }
-                more = if fails {
-                    tree.simplify()
-                } else {
-                    tree.complicate()
-                };
+                more = if fails { tree.simplify() } else { tree.complicate() };
             }
-            let (r, f, resp, label) = best;
-            let applied = applied_for(claim);
-            ctx.recorder.record(
-                ctx.client,
-                &ctx.version,
-                &op.operation_id,
-                &case_id,
-                &format!("valid request (shrunk): {label}"),
-                &r,
-                resp.as_ref(),
-                &applied,
-                f,
-            );
+            let (r, verdicts, resp, label, _) = best;
+            record(ctx, op, &case_id, &format!("valid request (shrunk): {label}"), &r, resp.as_ref(), verdicts);
+            cleanup(ctx, cfg, &mut b, resp.as_ref(), &case_id).await;
         } else {
-            let applied = applied_for(claim);
-            ctx.recorder.record(
-                ctx.client,
-                &ctx.version,
-                &op.operation_id,
-                &case_id,
-                &format!("valid request: {}", g.label),
-                &req,
-                resp.as_ref(),
-                &applied,
-                failures,
-            );
+            record(ctx, op, &case_id, &format!("valid request: {}", g.label), &req, resp.as_ref(), verdicts);
+            cleanup(ctx, cfg, &mut b, resp.as_ref(), &case_id).await;
         }
-        cleanup(
-            ctx,
-            cfg,
-            &mut b,
-            resp.as_ref().and_then(|r| r.json.as_ref()),
-            &case_id,
-        )
-        .await;
-        if first.is_none() {
-            // The base for single-fault mutations: the simplest valid request.
-            while tree.simplify() {}
-            first = Some(tree.current());
-        }
+    }
+    if let Some(why) = &missing {
+        let sent_valid = (0..ctx.cases)
+            .filter(|i| ctx.case_filter.is_none() || ctx.wants(&format!("{v}/{id}/valid/{i}")))
+            .count();
+        ctx.recorder.skip(v, id, "valid", why, sent_valid as u64);
     }
     let Some(base) = first else { return };
     let unique: Vec<String> = cfg.unique.iter().map(|_| names.fresh()).collect();
-    let invalid = case::invalid_requests(op, ctx.doc, &base, ctx.schemas);
-    let needs_fresh = invalid
-        .iter()
-        .enumerate()
-        .any(|(j, _)| ctx.wants(&format!("{}/{}/invalid/{j}", ctx.version, op.operation_id)))
-        || (0..3).any(|k| ctx.wants(&format!("{}/{}/auth/{k}", ctx.version, op.operation_id)));
-    if needs_fresh
-        && ctx.case_filter.is_some()
-        && !prepare(
-            ctx,
-            cfg,
-            &mut b,
-            &mut names,
-            &format!("{}/{}/invalid", ctx.version, op.operation_id),
-        )
-        .await
+    // Cases that need no real resource: invalid input, unknown ids and bad auth still run
+    // when the resource is missing, with the profile's unknown id in the path.
+    let unknown_path = missing.is_some();
+    let invalid = case::invalid_requests(op, &ctx.spec.doc, &base, &ctx.spec.schemas);
+    let any_wanted = |kind: &str, n: usize| (0..n).any(|j| ctx.wants(&format!("{v}/{id}/{kind}/{j}")));
+    if ctx.case_filter.is_some()
+        && !unknown_path
+        && (any_wanted("invalid", invalid.len()) || any_wanted("auth", 3))
+        && !prepare(ctx, cfg, &mut b, &mut names, &format!("{v}/{id}/invalid")).await
     {
         return;
     }
     for (j, g) in invalid.iter().enumerate() {
-        if !ctx.wants(&format!("{}/{}/invalid/{j}", ctx.version, op.operation_id)) {
+        let case_id = format!("{v}/{id}/invalid/{j}");
+        if !ctx.wants(&case_id) {
             continue;
         }
-        let Some(req) = to_request(ctx, op, cfg, &b, g, &unique, Some(&base)) else {
+        let Ok(req) = to_request(ctx, op, cfg, &b, g, &unique, Some(&base), unknown_path) else {
             continue;
         };
-        let case_id = format!("{}/{}/invalid/{j}", ctx.version, op.operation_id);
-        let label = format!("invalid request: {}", g.label);
-        send_record_cleanup(ctx, op, cfg, &mut b, &case_id, &label, &req, Claim::Invalid).await;
+        let claim = Claim::Invalid {
+            basis: invalid_basis(ctx, op, g),
+        };
+        send_record_cleanup(ctx, op, cfg, &mut b, &case_id, &format!("invalid request: {}", g.label), &req, &claim).await;
+    }
+    // An id that names nothing: the request is refused.
+    if !op.path.contains('{') {
+        // nothing to name
+    } else {
+        let case_id = format!("{v}/{id}/unknown/0");
+        if ctx.wants(&case_id) {
+            if let Ok(req) = to_request(ctx, op, cfg, &b, &base, &unique, None, true) {
+                let claim = Claim::Invalid {
+                    basis: spec_basis::of_statuses(&ctx.spec.doc, op),
+                };
+                send_record_cleanup(ctx, op, cfg, &mut b, &case_id, "request naming an unknown id", &req, &claim).await;
+            }
+        }
     }
     // Boundary values (lengths at their bounds, each enum member, bounds of numbers): valid,
     // so they must be accepted where valid requests are.
     if let (Some(schema), Some(body)) = (&op.body, &base.body) {
-        let claim = Claim::Valid {
-            expect_accept: cfg.positive,
-        };
-        for (j, (label, inst)) in case::boundary_instances(schema, ctx.doc, body)
-            .into_iter()
-            .enumerate()
-        {
-            let case_id = format!("{}/{}/boundary/{j}", ctx.version, op.operation_id);
-            if !ctx.wants(&case_id) {
-                continue;
-            }
-            if !prepare(ctx, cfg, &mut b, &mut names, &case_id).await {
-                return;
-            }
-            let mut inst = inst;
-            // A unique field at a length bound gets a fresh value of that length.
-            for ptr in &cfg.unique {
-                let differs = body.pointer(ptr) != inst.pointer(ptr);
-                if let (true, Some(Value::String(v))) = (differs, inst.pointer_mut(ptr)) {
-                    let short = Names::new(ctx.seed, &format!("boundary/{}/{j}", op.operation_id));
-                    *v = fresh_of_len(&mut names, short, v.chars().count());
+        let boundaries = case::boundary_instances(schema, &ctx.spec.doc, body);
+        if let Some(why) = &missing {
+            ctx.recorder.skip(v, id, "boundary", why, boundaries.len() as u64);
+        } else {
+            for (j, (label, inst)) in boundaries.into_iter().enumerate() {
+                let case_id = format!("{v}/{id}/boundary/{j}");
+                if !ctx.wants(&case_id) {
+                    continue;
                 }
+                if !prepare(ctx, cfg, &mut b, &mut names, &case_id).await {
+                    return;
+                }
+                let mut inst = inst;
+                // A unique field at a length bound gets a fresh value of that length.
+                for ptr in &cfg.unique {
+                    let differs = body.pointer(ptr) != inst.pointer(ptr);
+                    if let (true, Some(Value::String(val))) = (differs, inst.pointer_mut(ptr)) {
+                        let short = ctx.names(&format!("boundary/{id}/{j}"));
+                        *val = fresh_of_len(&mut names, short, val.chars().count());
+                    }
+                }
+                let g = GeneratedRequest {
+                    body: Some(inst),
+                    label: format!("boundary {label}"),
+                    ..base.clone()
+                };
+                let Ok(req) = to_request(ctx, op, cfg, &b, &g, &unique, Some(&base), false) else {
+                    continue;
+                };
+                let claim = Claim::Valid {
+                    expect_accept: cfg.positive,
+                    basis: valid_basis(ctx, op, &g),
+                };
+                send_record_cleanup(ctx, op, cfg, &mut b, &case_id, &g.label, &req, &claim).await;
             }
-            let g = GeneratedRequest {
-                body: Some(inst),
-                label: format!("boundary {label}"),
-                ..base.clone()
-            };
-            let Some(req) = to_request(ctx, op, cfg, &b, &g, &unique, Some(&base)) else {
-                continue;
-            };
-            send_record_cleanup(ctx, op, cfg, &mut b, &case_id, &g.label, &req, claim).await;
         }
     }
-    for (k, auth) in [Auth::Unsigned, Auth::WrongSignature, Auth::StaleTimestamp]
-        .into_iter()
-        .enumerate()
-    {
-        let case_id = format!("{}/{}/auth/{k}", ctx.version, op.operation_id);
+    for (k, auth) in ctx.client.signer().negative_cases().iter().enumerate() {
+        let case_id = format!("{v}/{id}/auth/{k}");
         if !ctx.wants(&case_id) {
             continue;
         }
-        let Some(mut req) = to_request(ctx, op, cfg, &b, &base, &unique, None) else {
+        let Ok(mut req) = to_request(ctx, op, cfg, &b, &base, &unique, None, unknown_path) else {
             continue;
         };
-        req.auth = auth;
+        req.auth = *auth;
         let label = format!("{auth:?} request");
-        send_record_cleanup(ctx, op, cfg, &mut b, &case_id, &label, &req, Claim::BadAuth).await;
+        send_record_cleanup(ctx, op, cfg, &mut b, &case_id, &label, &req, &Claim::BadAuth).await;
     }
+}
+
+fn record(
+    ctx: &VersionCtx<'_>,
+    op: &OperationSchema,
+    case_id: &str,
+    label: &str,
+    req: &Request,
+    resp: Option<&Result<Response, crate::target::http::Transport>>,
+    verdicts: Verdicts,
+) {
+    let outcome = match resp {
+        Some(Ok(r)) => Outcome::Response(r),
+        Some(Err(t)) => Outcome::Transport(t),
+        None => Outcome::NotSent,
+    };
+    ctx.recorder.record(
+        ctx.client,
+        Observation {
+            version: &ctx.version,
+            operation: &op.operation_id,
+            case: case_id,
+            label,
+            request: Some(req),
+            outcome,
+            verdicts,
+        },
+    );
 }
 
 /// Send one case, record it under its claim, and clean up what an accepted request created.
@@ -392,44 +489,11 @@ async fn send_record_cleanup(
     case_id: &str,
     label: &str,
     req: &Request,
-    claim: Claim,
+    claim: &Claim,
 ) {
-    let (f, resp) = send(ctx, &op.operation_id, req, claim).await;
-    ctx.recorder.record(
-        ctx.client,
-        &ctx.version,
-        &op.operation_id,
-        case_id,
-        label,
-        req,
-        resp.as_ref(),
-        &applied_for(claim),
-        f,
-    );
-    let created = resp
-        .as_ref()
-        .filter(|r| r.status < 300)
-        .and_then(|r| r.json.as_ref());
-    cleanup(ctx, cfg, b, created, case_id).await;
-}
-
-fn applied_for(claim: Claim) -> Vec<&'static str> {
-    let mut a = vec![
-        "not_a_server_error",
-        "status_code_conformance",
-        "content_type_conformance",
-        "response_schema_conformance",
-        "version_shape",
-    ];
-    match claim {
-        Claim::Valid {
-            expect_accept: true,
-        } => a.push("positive_data_acceptance"),
-        Claim::Invalid => a.push("negative_data_rejection"),
-        Claim::BadAuth => a.push("ignored_auth"),
-        _ => {}
-    }
-    a
+    let (v, resp) = send(ctx, op, req, claim, case_id).await;
+    record(ctx, op, case_id, label, req, resp.as_ref(), v);
+    cleanup(ctx, cfg, b, resp.as_ref(), case_id).await;
 }
 
 /// Run the operation's `fresh` steps; false when they fail (recorded by the step itself).
@@ -452,17 +516,20 @@ async fn prepare(
     true
 }
 
+/// The operation's configured cleanup after an accepted case (the ledger removes anything
+/// this misses at the end of the run).
 async fn cleanup(
     ctx: &VersionCtx<'_>,
     cfg: &OperationConfig,
     b: &mut Bindings,
-    body: Option<&Value>,
+    resp: Option<&Result<Response, crate::target::http::Transport>>,
     case: &str,
 ) {
-    let Some(body) = body else { return };
-    if cfg.cleanup.is_empty() {
+    let Some(Ok(r)) = resp else { return };
+    if r.status >= 300 || cfg.cleanup.is_empty() {
         return;
     }
+    let Some(body) = r.json.as_ref() else { return };
     for (name, ptr) in &cfg.cleanup_bind {
         match body.pointer(ptr) {
             Some(v) => {
@@ -477,7 +544,8 @@ async fn cleanup(
 }
 
 /// `base`: for a mutated request, the valid request it came from; a unique field the
-/// mutation changed keeps its (invalid) value.
+/// mutation changed keeps its (invalid) value. `unknown`: path parameters name nothing.
+#[allow(clippy::too_many_arguments)]
 fn to_request(
     ctx: &VersionCtx,
     op: &OperationSchema,
@@ -486,21 +554,25 @@ fn to_request(
     g: &GeneratedRequest,
     unique: &[String],
     base: Option<&GeneratedRequest>,
-) -> Option<Request> {
+    unknown: bool,
+) -> Result<Request, String> {
     let mut path = op.path.clone();
-    for (name, generated) in &g.path_params {
-        let v = match cfg.path.get(name) {
-            Some(t) => text(&render(t, b).ok()?),
-            None => generated.clone(),
-        };
-        path = path.replace(&format!("{{{name}}}"), &crate::target::http::encode(&v));
+    let params = if unknown {
+        g.path_params
+            .keys()
+            .map(|k| (k.clone(), ctx.profile.unknown_id.clone()))
+            .collect()
+    } else {
+        path_params(op, cfg, b, g)?
+    };
+    for (name, v) in &params {
+        path = path.replace(&format!("{{{name}}}"), &crate::target::http::encode(v));
     }
     let mut body = g.body.clone();
     if let Some(body) = body.as_mut() {
         for (ptr, u) in cfg.unique.iter().zip(unique) {
             let mutated = base.is_some_and(|bs| {
-                bs.body.as_ref().and_then(|x| x.pointer(ptr))
-                    != Some(&*body).and_then(|x| x.pointer(ptr))
+                bs.body.as_ref().and_then(|x| x.pointer(ptr)) != Some(&*body).and_then(|x| x.pointer(ptr))
             });
             if mutated {
                 continue;
@@ -517,7 +589,7 @@ fn to_request(
         (None, Some(v)) => Some(Body::Json(v)),
         (None, None) => None,
     };
-    Some(Request {
+    Ok(Request {
         method: op.method.clone(),
         path,
         query: g.query.clone(),
@@ -529,47 +601,28 @@ fn to_request(
 
 async fn send(
     ctx: &VersionCtx<'_>,
-    op_id: &str,
+    op: &OperationSchema,
     req: &Request,
-    claim: Claim,
-) -> (Vec<Failure>, Option<crate::target::http::Response>) {
-    let Some((_, _, op)) = ctx.ops.get(op_id) else {
-        return (vec![], None);
-    };
-    ctx.recorder.count_request();
+    claim: &Claim,
+    case: &str,
+) -> (Verdicts, Option<Result<Response, crate::target::http::Transport>>) {
+    let mut v = Verdicts::new();
     match ctx.client.send(req).await {
         Ok(resp) => {
-            let mut f = Vec::new();
-            crate::check::response::check_response(
-                ctx.schemas,
-                op,
-                ctx.also_allowed(op_id),
-                claim,
-                &resp,
-                &mut f,
-            );
-            (f, Some(resp))
+            ctx.ledger.observe(&ctx.version, &op.operation_id, case, req, &resp);
+            crate::check::response::check_response(&ctx.scope(op), claim, &resp, &mut v);
+            (v, Some(Ok(resp)))
         }
-        Err(e) => (
-            vec![Failure::new(
-                "not_a_server_error",
-                "a response",
-                e.to_string(),
-            )],
-            None,
-        ),
+        Err(e) => (v, Some(Err(e))),
     }
 }
 
-/// A fresh lower-case alphanumeric value of exactly `len` characters. From 10 characters
-/// on it is a generated name padded with `z` (so comparisons canonicalise it); shorter ones
-/// come from `short`, which does not depend on the version (such a key is deleted at once).
+/// A fresh lower-case alphanumeric value of exactly `len` characters. From the pattern's
+/// length on it is a generated name padded with `z` (so comparisons canonicalise it); shorter
+/// ones come from `short`, which does not depend on the version (such a key is deleted at once).
 fn fresh_of_len(names: &mut Names, mut short: Names, len: usize) -> String {
-    let mut s = if len >= 10 {
-        names.fresh()
-    } else {
-        short.fresh()[2..].to_string()
-    };
+    let n = names.fresh();
+    let mut s = if len >= n.len() { n } else { short.fresh_bare() };
     while s.len() < len {
         s.push('z');
     }

@@ -1,71 +1,89 @@
-//! Collects what a run observed: per (check, operation, version) counts and the findings,
-//! with requests redacted (signatures and secret fields never leave the process).
+//! Collects what a run observed: per (check, operation, version) verdict counts, findings,
+//! transport problems, coverage and (when wanted) the transcript. Every stored value passes
+//! through redaction here, before anything becomes text.
 
-use crate::check::{Failure, Selection};
-use crate::target::http::{Auth, Body, Client, Request, Response};
+use super::secrets::{self, SecretStore, REDACTED};
+use crate::check::{Actual, Basis, CheckId, Expected, Failure, Selection, Verdicts};
+use crate::target::http::{Auth, Body, Client, Request, Response, Transport};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 
-pub const REDACTED: &str = "<redacted>";
-
+/// A failed expectation, ready for every report format.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Finding {
-    /// Stable fingerprint: check, operation, version, case kind and label (not timings or ids).
+    /// Stable fingerprint: check, operation, version, case kind and label.
     pub id: String,
-    pub check: String,
+    pub check: CheckId,
+    #[serde(flatten)]
+    pub basis: Basis,
+    /// An assumed expectation: reported, counted apart, fails the gate only under --strict.
+    pub advisory: bool,
     pub operation: String,
     pub version: String,
     /// Replayable case id, e.g. `1.3/createKey/invalid/4` or `1.3/suite/lifecycle/7`.
     pub case: String,
     pub seed: u64,
-    pub title: String,
-    pub expected: String,
-    pub actual: String,
+    #[serde(default)]
+    pub run_id: String,
+    /// What the case was (e.g. "invalid request: body name: pattern … violated").
+    pub label: String,
+    pub expected: Expected,
+    pub actual: Actual,
     pub request: RedactedRequest,
     pub status: Option<u16>,
+    /// A curl line; signing headers are environment references (see `curl_hint`).
     pub curl: String,
+    #[serde(default)]
+    pub curl_hint: String,
+    /// The exact command that re-sends this case (and only what it depends on).
+    #[serde(default)]
+    pub replay: String,
 }
 
 impl Finding {
     /// A finding about a comparison (diff, snapshot) rather than one request.
-    #[allow(clippy::too_many_arguments)]
     pub fn comparison(
-        check: &str,
+        failure: Failure,
         operation: &str,
         version: &str,
         case: &str,
+        label: String,
         seed: u64,
-        title: String,
-        expected: String,
-        actual: String,
     ) -> Self {
-        let fp = hex::encode(
-            &Sha256::digest(format!("{check}|{operation}|{version}|{case}|{title}"))[..8],
-        );
+        let fp = fingerprint(failure.check, operation, version, case, &label);
         Finding {
             id: fp,
-            check: check.into(),
+            check: failure.check,
+            advisory: failure.basis.is_advisory(),
+            basis: failure.basis,
             operation: operation.into(),
             version: version.into(),
             case: case.into(),
             seed,
-            title,
-            expected,
-            actual,
-            request: RedactedRequest {
-                method: "-".into(),
-                url: "-".into(),
-                auth: Auth::Signed,
-                headers: vec![],
-                body: None,
-            },
+            run_id: String::new(),
+            label,
+            expected: failure.expected,
+            actual: failure.actual,
+            request: RedactedRequest::none(),
             status: None,
             curl: String::new(),
+            curl_hint: String::new(),
+            replay: String::new(),
         }
     }
+
+    /// Fails the gate (not an advisory, or `strict`).
+    pub fn gates(&self, strict: bool) -> bool {
+        strict || !self.advisory
+    }
+}
+
+fn fingerprint(check: CheckId, operation: &str, version: &str, kind: &str, label: &str) -> String {
+    hex::encode(&Sha256::digest(format!("{check}|{operation}|{version}|{kind}|{label}"))[..8])
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -77,14 +95,49 @@ pub struct RedactedRequest {
     pub body: Option<Value>,
 }
 
+impl RedactedRequest {
+    pub fn none() -> Self {
+        Self {
+            method: "-".into(),
+            url: "-".into(),
+            auth: Auth::Signed,
+            headers: vec![],
+            body: None,
+        }
+    }
+}
+
+/// Verdict counts of one check on one operation and version.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct Tally {
     pub passed: u64,
     pub failed: u64,
+    pub advisory: u64,
+}
+
+/// A request that got no usable HTTP answer: its own class, apart from checks.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TransportProblem {
+    pub operation: String,
+    pub version: String,
+    pub case: String,
+    pub label: String,
+    pub error: Transport,
+    pub request: RedactedRequest,
+    #[serde(default)]
+    pub replay: String,
+}
+
+/// What was sent and what was skipped, per operation × version × case kind.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Coverage {
+    pub sent: u64,
+    /// Reason → cases not sent for it.
+    pub skipped: BTreeMap<String, u64>,
 }
 
 /// One observed exchange, kept when a transcript is wanted (diffs, snapshots).
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Exchange {
     pub version: String,
     pub case: String,
@@ -95,262 +148,427 @@ pub struct Exchange {
     pub body: Option<Value>,
 }
 
-pub struct Recorder {
+/// One exchange (or an attempt that could not be sent) with its verdicts.
+pub struct Observation<'a> {
+    pub version: &'a str,
+    pub operation: &'a str,
+    pub case: &'a str,
+    pub label: &'a str,
+    /// None: nothing was sent (a step could not be built).
+    pub request: Option<&'a Request>,
+    pub outcome: Outcome<'a>,
+    pub verdicts: Verdicts,
+}
+
+pub enum Outcome<'a> {
+    Response(&'a Response),
+    Transport(&'a Transport),
+    NotSent,
+}
+
+/// Run settings the recorder needs.
+pub struct RecorderConfig {
     pub seed: u64,
-    /// Stop sending new cases once more than this many findings outside `known` exist.
-    stop_after: Option<usize>,
-    /// Live progress line (a TTY only).
-    progress: Option<indicatif::ProgressBar>,
-    /// Set from outside (Ctrl-C): stop sending, keep what was observed.
-    interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
-    known: std::collections::BTreeSet<String>,
-    transcript: Option<parking_lot::Mutex<Vec<Exchange>>>,
+    pub run_id: String,
     pub selection: Selection,
-    secret_fields: Vec<String>,
+    pub secret_fields: Vec<String>,
+    pub credentials: Vec<String>,
+    /// `kmsconform replay …` without `--case`: every flag that shapes a case.
+    pub replay_prefix: String,
+    pub strict: bool,
+    /// Stop sending new cases once more than this many gating findings outside `known`.
+    pub stop_after: Option<usize>,
+    pub known: Vec<String>,
+    pub interrupt: Option<Arc<AtomicBool>>,
+    pub capture: bool,
+    pub progress: Option<indicatif::ProgressBar>,
+}
+
+pub struct Recorder {
+    cfg: RecorderConfig,
+    pub secrets: SecretStore,
+    transcript: parking_lot::Mutex<Vec<Exchange>>,
     findings: parking_lot::Mutex<Vec<Finding>>,
-    tallies: parking_lot::Mutex<BTreeMap<(String, String, String), Tally>>,
+    gating_new: AtomicU64,
+    transport: parking_lot::Mutex<Vec<TransportProblem>>,
+    tallies: parking_lot::Mutex<BTreeMap<(CheckId, String, String), Tally>>,
+    coverage: parking_lot::Mutex<BTreeMap<(String, String, String), Coverage>>,
     requests: AtomicU64,
 }
 
 impl Recorder {
-    pub fn new(seed: u64, selection: Selection, secret_fields: Vec<String>) -> Self {
+    pub fn new(cfg: RecorderConfig) -> Self {
+        let secrets = SecretStore::new(cfg.credentials.clone());
         Self {
-            seed,
-            stop_after: None,
-            progress: None,
-            interrupt: None,
-            known: Default::default(),
-            transcript: None,
-            selection,
-            secret_fields,
+            cfg,
+            secrets,
+            transcript: Default::default(),
             findings: Default::default(),
+            gating_new: AtomicU64::new(0),
+            transport: Default::default(),
             tallies: Default::default(),
+            coverage: Default::default(),
             requests: AtomicU64::new(0),
         }
     }
 
-    /// `--max-failures`: once more than `n` findings not in `known` exist, [`Self::exhausted`].
-    pub fn with_stop(mut self, n: Option<usize>, known: impl IntoIterator<Item = String>) -> Self {
-        self.stop_after = n;
-        self.known = known.into_iter().collect();
-        self
+    pub fn seed(&self) -> u64 {
+        self.cfg.seed
+    }
+    pub fn run_id(&self) -> &str {
+        &self.cfg.run_id
+    }
+    pub fn strict(&self) -> bool {
+        self.cfg.strict
+    }
+    pub fn replay_prefix(&self) -> &str {
+        &self.cfg.replay_prefix
     }
 
-    pub fn with_progress(mut self, p: Option<indicatif::ProgressBar>) -> Self {
-        self.progress = p;
-        self
-    }
-
-    /// Stop sending new cases once `flag` is set (the report is still written).
-    pub fn with_interrupt(mut self, flag: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Self {
-        self.interrupt = Some(flag);
-        self
-    }
-
-    /// True when the failure budget is spent or the run was interrupted: callers send no further cases.
-    pub fn exhausted(&self) -> bool {
-        if self
+    pub fn interrupted(&self) -> bool {
+        self.cfg
             .interrupt
             .as_ref()
             .is_some_and(|i| i.load(Ordering::Relaxed))
-        {
-            return true;
-        }
-        match self.stop_after {
-            None => false,
-            Some(n) => {
-                self.findings
-                    .lock()
-                    .iter()
-                    .filter(|f| !self.known.contains(&f.id))
-                    .count()
-                    > n
-            }
-        }
     }
 
-    /// Keep every exchange, in the order observed.
-    pub fn with_transcript(mut self) -> Self {
-        self.transcript = Some(Default::default());
-        self
+    /// True when the failure budget is spent or the run was interrupted: callers send no
+    /// further cases.
+    pub fn exhausted(&self) -> bool {
+        self.interrupted()
+            || self
+                .cfg
+                .stop_after
+                .is_some_and(|n| self.gating_new.load(Ordering::Relaxed) as usize > n)
+    }
+
+    pub fn budget_spent(&self) -> bool {
+        self.cfg
+            .stop_after
+            .is_some_and(|n| self.gating_new.load(Ordering::Relaxed) as usize > n)
     }
 
     pub fn transcript(&self) -> Vec<Exchange> {
-        self.transcript
-            .as_ref()
-            .map(|t| t.lock().clone())
-            .unwrap_or_default()
+        self.transcript.lock().clone()
     }
 
-    pub fn count_request(&self) {
-        self.requests.fetch_add(1, Ordering::Relaxed);
-    }
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
     }
 
-    /// Record one exchange: `applied` checks pass unless a failure names them.
-    #[allow(clippy::too_many_arguments)]
-    pub fn record(
-        &self,
-        client: &Client,
-        version: &str,
-        operation: &str,
-        case: &str,
-        label: &str,
-        req: &Request,
-        resp: Option<&Response>,
-        applied: &[&str],
-        failures: Vec<Failure>,
-    ) {
-        if let Some(p) = &self.progress {
+    /// Cases of `kind` for `operation` that were not sent, and why.
+    pub fn skip(&self, version: &str, operation: &str, kind: &str, reason: &str, n: u64) {
+        if n == 0 {
+            return;
+        }
+        *self
+            .coverage
+            .lock()
+            .entry((operation.into(), version.into(), kind.into()))
+            .or_default()
+            .skipped
+            .entry(reason.into())
+            .or_default() += n;
+    }
+
+    /// Record one observation: the verdicts are counted here and nowhere else.
+    pub fn record(&self, client: &Client, o: Observation) {
+        let sent = o.request.is_some() && !matches!(o.outcome, Outcome::NotSent);
+        if sent {
+            self.requests.fetch_add(1, Ordering::Relaxed);
+        }
+        let kind = case_kind(o.case);
+        if sent {
+            self.coverage
+                .lock()
+                .entry((o.operation.into(), o.version.into(), kind.clone()))
+                .or_default()
+                .sent += 1;
+        }
+        if let Some(p) = &self.cfg.progress {
             p.set_message(format!(
-                "{version} {operation}: {} requests, {} findings",
+                "{} {}: {} requests, {} findings",
+                o.version,
+                o.operation,
                 self.requests(),
                 self.findings.lock().len()
             ));
         }
-        if let Some(t) = &self.transcript {
-            let body = resp.and_then(|r| match &r.json {
-                Some(j) => Some(j.clone()),
-                None if r.text.is_empty() => None,
-                None => Some(Value::String(r.text.clone())),
-            });
-            t.lock().push(Exchange {
-                version: version.into(),
-                case: case.into(),
-                label: label.into(),
-                operation: operation.into(),
-                status: resp.map(|r| r.status),
+        // Learn the secrets this exchange carried before anything is stored.
+        let fields = &self.cfg.secret_fields;
+        let mut per_exchange: Vec<String> = Vec::new();
+        if let Some(Body::Json(b)) = o.request.and_then(|r| r.body.as_ref()) {
+            self.secrets.collect_fields(b, fields);
+        }
+        if let Outcome::Response(r) = &o.outcome {
+            if let Some(j) = &r.json {
+                self.secrets.collect_fields(j, fields);
+            }
+            per_exchange.extend(r.sent_secrets.iter().cloned());
+            self.secrets.add_sent(&r.sent_secrets);
+        }
+        if self.cfg.capture {
+            let body = match &o.outcome {
+                Outcome::Response(r) => crate::check::response::body_value(r).map(|mut b| {
+                    if r.json.is_none() {
+                        b = Value::String(r.text.clone());
+                    }
+                    self.secrets.scrub_value(&mut b, &per_exchange);
+                    b
+                }),
+                _ => None,
+            };
+            self.transcript.lock().push(Exchange {
+                version: o.version.into(),
+                case: o.case.into(),
+                label: o.label.into(),
+                operation: o.operation.into(),
+                status: match &o.outcome {
+                    Outcome::Response(r) => Some(r.status),
+                    _ => None,
+                },
                 body,
             });
         }
+        let redacted = || {
+            o.request
+                .map(|r| self.redact_request(client, r))
+                .unwrap_or_else(RedactedRequest::none)
+        };
+        if let Outcome::Transport(t) = &o.outcome {
+            let mut p = TransportProblem {
+                operation: o.operation.into(),
+                version: o.version.into(),
+                case: o.case.into(),
+                label: o.label.into(),
+                error: (*t).clone(),
+                request: redacted(),
+                replay: self.replay_line(o.case),
+            };
+            p = self.scrubbed(p, &per_exchange);
+            self.transport.lock().push(p);
+        }
+        let (evaluated, failures) = o.verdicts.into_parts();
         let failures: Vec<Failure> = failures
             .into_iter()
-            .filter(|f| self.selection.enabled(&f.check))
+            .filter(|f| self.cfg.selection.enabled(f.check))
             .collect();
         {
             let mut t = self.tallies.lock();
-            for c in applied.iter().filter(|c| self.selection.enabled(c)) {
+            for c in evaluated.iter().filter(|c| self.cfg.selection.enabled(**c)) {
                 let e = t
-                    .entry((c.to_string(), operation.to_string(), version.to_string()))
+                    .entry((*c, o.operation.to_string(), o.version.to_string()))
                     .or_default();
-                if failures.iter().any(|f| f.check == *c) {
-                    e.failed += 1;
-                } else {
+                let mine: Vec<&Failure> = failures.iter().filter(|f| f.check == *c).collect();
+                if mine.is_empty() {
                     e.passed += 1;
-                }
-            }
-            for f in &failures {
-                if !applied.contains(&f.check.as_str()) {
-                    t.entry((f.check.clone(), operation.to_string(), version.to_string()))
-                        .or_default()
-                        .failed += 1;
+                } else if mine.iter().all(|f| f.basis.is_advisory()) {
+                    e.advisory += 1;
+                } else {
+                    e.failed += 1;
                 }
             }
         }
         if failures.is_empty() {
             return;
         }
-        let redacted = self.redact_request(client, req);
-        let curl = curl_line(&redacted, &client.curl_auth_headers());
-        let mut out = self.findings.lock();
+        let request = redacted();
+        let url = request.url.clone();
+        let curl = curl_line(&request, &client.curl_auth_headers(&request.method, &url));
+        let hint = if request.auth == Auth::Unsigned || request.method == "-" {
+            String::new()
+        } else {
+            client.signer().curl_hint(&request.method, &url)
+        };
+        let status = match &o.outcome {
+            Outcome::Response(r) => Some(r.status),
+            _ => None,
+        };
+        let mut out = Vec::new();
         for f in failures {
-            let kind = case.split('/').nth(2).unwrap_or("");
-            let fp = hex::encode(
-                &Sha256::digest(format!("{}|{operation}|{version}|{kind}|{label}", f.check))[..8],
-            );
-            out.push(Finding {
-                id: fp,
-                title: format!("{} failed on {operation} ({version}): {label}", f.check),
+            let advisory = f.basis.is_advisory();
+            let finding = Finding {
+                id: fingerprint(f.check, o.operation, o.version, &kind, o.label),
                 check: f.check,
-                operation: operation.into(),
-                version: version.into(),
-                case: case.into(),
-                seed: self.seed,
-                expected: self.redact_text(&f.expected),
-                actual: self.redact_text(&f.actual),
-                request: redacted.clone(),
-                status: resp.map(|r| r.status),
+                advisory,
+                basis: f.basis,
+                operation: o.operation.into(),
+                version: o.version.into(),
+                case: o.case.into(),
+                seed: self.cfg.seed,
+                run_id: self.cfg.run_id.clone(),
+                label: o.label.into(),
+                expected: redact_expected(f.expected, fields),
+                actual: redact_actual(f.actual, fields),
+                request: request.clone(),
+                status,
                 curl: curl.clone(),
-            });
+                curl_hint: hint.clone(),
+                replay: self.replay_line(o.case),
+            };
+            out.push(self.scrubbed(finding, &per_exchange));
         }
+        let gating = out
+            .iter()
+            .filter(|f| f.gates(self.cfg.strict) && !self.cfg.known.contains(&f.id))
+            .count();
+        self.gating_new.fetch_add(gating as u64, Ordering::Relaxed);
+        self.findings.lock().extend(out);
+    }
+
+    /// Serialise, scrub every string, read back: the scrub cannot miss a field.
+    fn scrubbed<T: Serialize + serde::de::DeserializeOwned>(&self, x: T, extra: &[String]) -> T {
+        let mut v = serde_json::to_value(&x).expect("records serialise");
+        self.secrets.scrub_value(&mut v, extra);
+        serde_json::from_value(v).unwrap_or(x)
+    }
+
+    fn replay_line(&self, case: &str) -> String {
+        if self.cfg.replay_prefix.is_empty() {
+            return String::new();
+        }
+        format!(
+            "{} --case {}",
+            self.cfg.replay_prefix,
+            crate::target::shell_quote(case)
+        )
     }
 
     pub fn findings(&self) -> Vec<Finding> {
         let mut f = self.findings.lock().clone();
         f.sort_by(|a, b| {
-            (&a.version, &a.operation, &a.check, &a.case).cmp(&(
+            (&a.version, &a.operation, a.check, &a.case).cmp(&(
                 &b.version,
                 &b.operation,
-                &b.check,
+                b.check,
                 &b.case,
             ))
         });
         f
     }
 
-    pub fn tallies(&self) -> BTreeMap<(String, String, String), Tally> {
+    pub fn transport_problems(&self) -> Vec<TransportProblem> {
+        self.transport.lock().clone()
+    }
+
+    pub fn tallies(&self) -> BTreeMap<(CheckId, String, String), Tally> {
         self.tallies.lock().clone()
     }
 
+    pub fn coverage(&self) -> BTreeMap<(String, String, String), Coverage> {
+        self.coverage.lock().clone()
+    }
+
     fn redact_request(&self, client: &Client, req: &Request) -> RedactedRequest {
+        let fields = &self.cfg.secret_fields;
         let body = req.body.as_ref().map(|b| match b {
-            Body::Json(v) => redact_value(v, &self.secret_fields),
+            Body::Json(v) => secrets::redact_fields(v, fields),
             Body::Raw(s) => Value::String(s.chars().take(512).collect()),
         });
+        let headers = req
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                if secrets::header_is_secret(k) || client.signer().is_secret_header(k) {
+                    (k.clone(), REDACTED.to_string())
+                } else {
+                    (k.clone(), v.clone())
+                }
+            })
+            .collect();
         RedactedRequest {
             method: req.method.to_uppercase(),
             url: client.url(req),
             auth: req.auth,
-            headers: req.headers.clone(),
+            headers,
             body,
         }
     }
+}
 
-    /// Secret field values quoted in a message (`"plaintext":"..."`) are blanked.
-    fn redact_text(&self, s: &str) -> String {
-        let mut out = s.to_string();
-        for f in &self.secret_fields {
-            let pat = format!("\"{f}\":\"");
-            let mut from = 0;
-            while let Some(i) = out[from..].find(&pat) {
-                let start = from + i + pat.len();
-                let end = out[start..]
-                    .find('"')
-                    .map(|j| start + j)
-                    .unwrap_or(out.len());
-                out.replace_range(start..end, REDACTED);
-                from = start + REDACTED.len();
-            }
-        }
-        out
+/// The kind of a case id: `1.3/createKey/invalid/4` → `invalid`, `1.3/suite/lifecycle/7`
+/// → `suite`, `1.3/setup/2` → `setup`, `1.3/cleanup/…` → `cleanup`.
+pub fn case_kind(case: &str) -> String {
+    let parts: Vec<&str> = case.split('/').collect();
+    match parts.get(1).copied() {
+        Some(k @ ("suite" | "setup" | "cleanup" | "probe")) => k.to_string(),
+        _ => parts.get(2).copied().unwrap_or_default().to_string(),
     }
 }
 
-pub fn redact_value(v: &Value, secret: &[String]) -> Value {
-    match v {
-        Value::Object(o) => Value::Object(
-            o.iter()
-                .map(|(k, x)| {
-                    let red = if secret.iter().any(|s| s == k) && x.is_string() {
-                        Value::String(REDACTED.into())
-                    } else {
-                        redact_value(x, secret)
-                    };
-                    (k.clone(), red)
+fn redact_at(pointer: &str, v: Value, fields: &[String]) -> Value {
+    if secrets::pointer_is_secret(pointer, fields) && !v.is_null() {
+        Value::String(REDACTED.into())
+    } else {
+        secrets::redact_fields(&v, fields)
+    }
+}
+
+fn redact_expected(e: Expected, fields: &[String]) -> Expected {
+    match e {
+        Expected::Equals { pointer, value } => Expected::Equals {
+            value: redact_at(&pointer, value, fields),
+            pointer,
+        },
+        Expected::NotEquals { pointer, value } => Expected::NotEquals {
+            value: redact_at(&pointer, value, fields),
+            pointer,
+        },
+        other => other,
+    }
+}
+
+fn redact_actual(a: Actual, fields: &[String]) -> Actual {
+    match a {
+        Actual::Value { pointer, value } => Actual::Value {
+            value: value.map(|v| redact_at(&pointer, v, fields)),
+            pointer,
+        },
+        Actual::Values { field, values } => {
+            let secret = fields.contains(&field);
+            Actual::Values {
+                values: values
+                    .into_iter()
+                    .map(|v| {
+                        if secret {
+                            Value::String(REDACTED.into())
+                        } else {
+                            secrets::redact_fields(&v, fields)
+                        }
+                    })
+                    .collect(),
+                field,
+            }
+        }
+        Actual::Status { status, body } => Actual::Status {
+            status,
+            body: body.map(|b| secrets::redact_fields(&b, fields)),
+        },
+        Actual::SchemaErrors { errors } => Actual::SchemaErrors {
+            errors: errors
+                .into_iter()
+                .map(|mut e| {
+                    if secrets::pointer_is_secret(&e.pointer, fields) {
+                        e.message = format!("{REDACTED} (the value of a secret field fails the schema)");
+                    }
+                    e
                 })
                 .collect(),
-        ),
-        Value::Array(a) => Value::Array(a.iter().map(|x| redact_value(x, secret)).collect()),
-        other => other.clone(),
+        },
+        Actual::Repeated { id } => Actual::Repeated {
+            id: secrets::redact_fields(&id, fields),
+        },
+        other => other,
     }
 }
 
 /// A ready-to-paste curl line; secret and time-bound signing headers are environment
 /// references, to be computed at paste time.
 pub fn curl_line(r: &RedactedRequest, auth_headers: &[String]) -> String {
-    let q = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
+    if r.method == "-" {
+        return String::new();
+    }
+    let q = |s: &str| crate::target::shell_quote(s);
     let mut parts = vec![
         "curl".to_string(),
         "-sS".into(),
@@ -378,4 +596,49 @@ pub fn curl_line(r: &RedactedRequest, auth_headers: &[String]) -> String {
         }));
     }
     parts.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn case_kinds() {
+        assert_eq!(case_kind("1.3/createKey/invalid/4"), "invalid");
+        assert_eq!(case_kind("1.3/suite/lifecycle/7"), "suite");
+        assert_eq!(case_kind("1.3/setup/2"), "setup");
+    }
+
+    #[test]
+    fn secrets_in_expected_and_actual_are_redacted_by_pointer() {
+        let fields = vec!["plaintext".to_string()];
+        let e = redact_expected(
+            Expected::Equals {
+                pointer: "/plaintext".into(),
+                value: "c2VjcmV0".into(),
+            },
+            &fields,
+        );
+        assert_eq!(
+            e,
+            Expected::Equals {
+                pointer: "/plaintext".into(),
+                value: REDACTED.into()
+            }
+        );
+        let a = redact_actual(
+            Actual::Status {
+                status: 200,
+                body: Some(serde_json::json!({"plaintext": "c2VjcmV0", "ciphertext": "x"})),
+            },
+            &fields,
+        );
+        assert_eq!(
+            a,
+            Actual::Status {
+                status: 200,
+                body: Some(serde_json::json!({"plaintext": REDACTED, "ciphertext": "x"}))
+            }
+        );
+    }
 }

@@ -1,15 +1,20 @@
 //! Declarative stateful suites (`suites/<api>/*.json`): steps that call operationIds, bind
-//! values from responses and assert properties, each assertion labelled with a check id.
+//! values from responses and assert properties. Every expectation is labelled with a check
+//! id and carries its basis. Step kinds: `call`, `raw` (outside the spec), `paginate` (walk
+//! every page and check the paging invariants) and `repeat` (a group of steps run once per
+//! generated plaintext length).
 
+use super::plaintext;
+use super::record::{Observation, Outcome};
 use super::template::{render, render_str, text, Bindings};
 use super::VersionCtx;
-use crate::check::response::{check_response, snippet, Claim};
-use crate::check::{is_known, Failure};
+use crate::check::response::{check_response, status_actual, Claim};
+use crate::check::{Actual, Basis, CheckId, Expected, Failure, Verdicts};
 use crate::target::http::{Auth, Body, Request, Response};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -36,9 +41,12 @@ pub struct Step {
     /// A request outside the version's spec (e.g. an operation the version lacks).
     #[serde(default)]
     pub raw: Option<RawCall>,
-    /// Walk every page of a list operation and check pagination invariants.
+    /// Walk every page of a list operation and check the paging invariants.
     #[serde(default)]
     pub paginate: Option<Paginate>,
+    /// Run a group of steps once per generated plaintext (`{{plaintext}}`, `{{plaintext_len}}`).
+    #[serde(default)]
+    pub repeat: Option<Repeat>,
     #[serde(default)]
     pub path: Map<String, Value>,
     #[serde(default)]
@@ -58,6 +66,9 @@ pub struct Step {
     /// Check id the step's expectations belong to.
     #[serde(default)]
     pub check: Option<String>,
+    /// Why the expectations hold: "documented: …", "observed: …" or "assumed: …".
+    #[serde(default)]
+    pub basis: Option<Basis>,
     #[serde(default)]
     pub expect: Expect,
     /// name -> JSON pointer into the response body.
@@ -82,18 +93,23 @@ pub struct Paginate {
     #[serde(default)]
     pub query: Map<String, Value>,
     pub size: u32,
-    /// Expected total (count) of matching items.
+    /// The number of items the filter selects (a template).
     pub total: Value,
-    /// Field the order is checked on, and direction.
     #[serde(default)]
     pub order_by: Option<String>,
     #[serde(default)]
     pub descending: bool,
-    /// Pointer to the item array in a page, e.g. `/keys`.
-    pub items: String,
-    /// Every item's field must contain this text (the name filter).
+    /// Every item's field contains this text (a filter).
     #[serde(default)]
     pub contains: Option<(String, Value)>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Repeat {
+    /// Only `"lengths"`: the plaintext length classes of `run::plaintext`.
+    pub plaintexts: String,
+    pub steps: Vec<Step>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -127,12 +143,125 @@ impl Expect {
     }
 }
 
-pub fn load_dir(dir: &Path) -> anyhow::Result<Vec<Suite>> {
-    let mut out = Vec::new();
-    let listed: Vec<std::path::PathBuf> = match crate::bundled::list_dir(dir) {
+/// A suite file that cannot be used: which file, which step, why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {reason}")]
+pub struct SuiteError {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+impl Step {
+    fn check_id(&self) -> Option<CheckId> {
+        self.check.as_deref().and_then(|c| c.parse().ok())
+    }
+
+    /// The basis of the step's own expectations.
+    fn expectation_basis(&self) -> Basis {
+        self.basis.clone().unwrap_or_else(|| {
+            self.check_id()
+                .map(CheckId::default_basis)
+                .unwrap_or_else(|| Basis::assumed("no basis given"))
+        })
+    }
+
+    fn label(&self, suite: &str, i: usize) -> String {
+        self.name
+            .clone()
+            .unwrap_or_else(|| format!("{suite} step {}", i + 1))
+    }
+
+    /// Structural checks of one step; `what` names it in messages.
+    pub fn validate(&self, what: &str) -> Result<(), String> {
+        let kinds = [
+            self.call.is_some(),
+            self.raw.is_some(),
+            self.paginate.is_some(),
+            self.repeat.is_some(),
+        ]
+        .iter()
+        .filter(|x| **x)
+        .count();
+        if kinds != 1 {
+            return Err(format!("{what}: needs exactly one of call, raw, paginate, repeat"));
+        }
+        if let Some(c) = &self.check {
+            c.parse::<CheckId>().map_err(|e| format!("{what}: {e}"))?;
+        }
+        let expects = !self.expect.is_empty() || self.paginate.is_some();
+        if expects && self.check.is_none() {
+            return Err(format!("{what}: expectations need a check id"));
+        }
+        if expects && self.basis.is_none() {
+            return Err(format!(
+                "{what}: expectations need a basis (\"documented: <document>:<line>\", \"observed: <section>\" or \"assumed: <why>\")"
+            ));
+        }
+        if let Some(p) = &self.paginate {
+            if p.size == 0 {
+                return Err(format!("{what}: paginate.size must be at least 1"));
+            }
+        }
+        if let Some(r) = &self.repeat {
+            if r.plaintexts != "lengths" {
+                return Err(format!(
+                    "{what}: repeat.plaintexts must be \"lengths\" (got \"{}\")",
+                    r.plaintexts
+                ));
+            }
+            if r.steps.is_empty() {
+                return Err(format!("{what}: repeat needs steps"));
+            }
+            for (j, s) in r.steps.iter().enumerate() {
+                if s.repeat.is_some() || s.paginate.is_some() {
+                    return Err(format!("{what}, repeated step {}: only call and raw steps repeat", j + 1));
+                }
+                s.validate(&format!("{what}, repeated step {}", j + 1))?;
+            }
+        }
+        if let Some(s) = self.expect.status {
+            if !(100..=599).contains(&s) {
+                return Err(format!("{what}: expect.status {s} is not an HTTP status"));
+            }
+        }
+        for re in self.expect.matches.values() {
+            if let Value::String(p) = re {
+                if !p.contains("{{") {
+                    regex::Regex::new(p).map_err(|e| format!("{what}: bad regex {p}: {e}"))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Operations this step (and its group) call.
+    fn calls(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = self
+            .call
+            .as_deref()
+            .into_iter()
+            .chain(self.paginate.as_ref().map(|p| p.call.as_str()))
+            .collect();
+        if let Some(r) = &self.repeat {
+            for s in &r.steps {
+                out.extend(s.calls());
+            }
+        }
+        out
+    }
+}
+
+/// Every suite of a directory (`generation.json` aside), validated. An empty or missing
+/// directory is an input error: a run without its suites would report false findings.
+pub fn load_dir(dir: &Path) -> Result<Vec<Suite>, SuiteError> {
+    let err = |path: &Path, reason: String| SuiteError {
+        path: path.into(),
+        reason,
+    };
+    let listed: Vec<PathBuf> = match crate::bundled::list_dir(dir) {
         Some(files) => files,
         None => std::fs::read_dir(dir)
-            .map_err(|e| anyhow::anyhow!("cannot read suites directory {}: {e}", dir.display()))?
+            .map_err(|e| err(dir, format!("cannot read the suites directory: {e}")))?
             .filter_map(Result::ok)
             .map(|e| e.path())
             .collect(),
@@ -145,28 +274,21 @@ pub fn load_dir(dir: &Path) -> anyhow::Result<Vec<Suite>> {
         })
         .collect();
     entries.sort();
+    if entries.is_empty() {
+        return Err(err(dir, "holds no suite (*.json besides generation.json)".into()));
+    }
+    let mut out: Vec<Suite> = Vec::new();
     for p in entries {
-        let text = crate::bundled::read_to_string(&p)
-            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", p.display()))?;
-        let s: Suite = serde_json::from_str(&text)
-            .map_err(|e| anyhow::anyhow!("{}: not a suite: {e}", p.display()))?;
+        let text = crate::bundled::read_to_string(&p).map_err(|e| err(&p, format!("cannot read: {e}")))?;
+        let s: Suite = serde_json::from_str(&text).map_err(|e| err(&p, format!("not a suite: {e}")))?;
+        if out.iter().any(|o| o.name == s.name) {
+            return Err(err(&p, format!("a second suite named '{}'", s.name)));
+        }
+        if s.steps.is_empty() {
+            return Err(err(&p, "the suite has no steps".into()));
+        }
         for (i, st) in s.steps.iter().enumerate() {
-            let what = format!("{}: step {}", p.display(), i + 1);
-            let kinds = [st.call.is_some(), st.raw.is_some(), st.paginate.is_some()]
-                .iter()
-                .filter(|x| **x)
-                .count();
-            if kinds != 1 {
-                anyhow::bail!("{what}: needs exactly one of call, raw, paginate");
-            }
-            if let Some(c) = &st.check {
-                if !is_known(c) {
-                    anyhow::bail!("{what}: unknown check '{c}'");
-                }
-            }
-            if !st.expect.is_empty() && st.check.is_none() {
-                anyhow::bail!("{what}: expectations need a check id");
-            }
+            st.validate(&format!("step {}", i + 1)).map_err(|r| err(&p, r))?;
         }
         out.push(s);
     }
@@ -179,9 +301,10 @@ fn applies(list: &Option<Vec<String>>, version: &str) -> bool {
         .unwrap_or(true)
 }
 
-/// Validate that every step's operation exists in the versions it runs on.
-pub fn validate_against(s: &Suite, ctx_versions: &[(&str, &VersionCtx)]) -> anyhow::Result<()> {
-    for (v, ctx) in ctx_versions {
+/// Every step's operation must exist in the versions it runs on.
+pub fn validate_against(s: &Suite, versions: &[&crate::spec::VersionSpec]) -> Result<(), String> {
+    for spec in versions {
+        let v = spec.version.as_str();
         if !applies(&s.versions, v) {
             continue;
         }
@@ -189,14 +312,13 @@ pub fn validate_against(s: &Suite, ctx_versions: &[(&str, &VersionCtx)]) -> anyh
             if !applies(&st.versions, v) {
                 continue;
             }
-            let op = st.call.as_ref().or(st.paginate.as_ref().map(|p| &p.call));
-            if let Some(op) = op {
-                if !ctx.ops.contains_key(op) {
-                    anyhow::bail!(
+            for op in st.calls() {
+                if spec.operation(op).is_none() {
+                    return Err(format!(
                         "suite '{}' step {}: operation '{op}' is not in version {v}'s spec",
                         s.name,
                         i + 1
-                    );
+                    ));
                 }
             }
         }
@@ -204,97 +326,190 @@ pub fn validate_against(s: &Suite, ctx_versions: &[(&str, &VersionCtx)]) -> anyh
     Ok(())
 }
 
+/// Where a replay of a suite case stops: after the step it names (earlier steps are what it
+/// depends on), and within a repeat group, only its length.
+struct ReplayPoint {
+    step: usize,
+    len: Option<usize>,
+}
+
+fn replay_point(filter: &str, prefix: &str) -> Option<ReplayPoint> {
+    let rest = filter.strip_prefix(prefix)?.strip_prefix('/')?;
+    let mut parts = rest.split('/');
+    let step = parts
+        .next()?
+        .split(['.', '/'])
+        .next()?
+        .parse::<usize>()
+        .ok()?;
+    let len = parts
+        .next()
+        .and_then(|p| p.strip_prefix("len"))
+        .and_then(|n| n.parse().ok());
+    Some(ReplayPoint { step, len })
+}
+
 /// Run a suite on one version; every exchange is recorded.
-pub async fn run_suite(s: &Suite, ctx: &VersionCtx<'_>, unique: &mut dyn FnMut() -> String) {
+pub async fn run_suite(s: &Suite, ctx: &VersionCtx<'_>) {
     if !applies(&s.versions, &ctx.version) {
         return;
     }
-    if ctx
-        .case_filter
-        .as_deref()
-        .is_some_and(|f| !f.contains(&format!("/suite/{}/", s.name)))
-    {
-        return; // replaying another case
-    }
+    let prefix = format!("{}/suite/{}", ctx.version, s.name);
+    let stop_at = match &ctx.case_filter {
+        None => None,
+        Some(f) => match replay_point(f, &prefix) {
+            Some(p) => Some(p),
+            None => return, // replaying another case
+        },
+    };
+    let mut names = ctx.names(&format!("suite/{}", s.name));
     let mut b = Bindings::new();
     for (k, v) in &s.vars {
         let v = match v {
             Value::String(x) if x.contains("{{unique}}") => {
-                Value::String(x.replace("{{unique}}", &unique()))
+                Value::String(x.replace("{{unique}}", &names.fresh()))
             }
             other => other.clone(),
         };
         b.insert(k.clone(), v);
     }
     for (i, st) in s.steps.iter().enumerate() {
+        if stop_at.as_ref().is_some_and(|p| i + 1 > p.step) {
+            break;
+        }
         if !applies(&st.versions, &ctx.version) {
             continue;
         }
         if ctx.recorder.exhausted() {
-            return; // --max-failures spent
+            return; // --max-failures spent, or interrupted
         }
-        b.insert("unique".into(), Value::String(unique()));
+        b.insert("unique".into(), Value::String(names.fresh()));
+        let label = st.label(&s.name, i);
+        let case = format!("{prefix}/{}", i + 1);
+        if let Some(p) = &st.paginate {
+            paginate(p, st, ctx, &b, &case, &label).await;
+            continue;
+        }
+        if let Some(r) = &st.repeat {
+            let only = stop_at.as_ref().and_then(|p| (p.step == i + 1).then_some(p.len).flatten());
+            if !repeat(r, ctx, &mut b, &case, &label, only).await {
+                return;
+            }
+            continue;
+        }
         let items = st.for_each.clone().unwrap_or_else(|| vec![Value::Null]);
         for (j, item) in items.into_iter().enumerate() {
-            let mut case = format!("{}/suite/{}/{}", ctx.version, s.name, i + 1);
+            let mut case = case.clone();
             if st.for_each.is_some() {
                 b.insert("item".into(), item);
                 case.push_str(&format!(".{}", j + 1));
             }
-            let label = st
-                .name
-                .clone()
-                .unwrap_or_else(|| format!("{} step {}", s.name, i + 1));
-            if let Some(p) = &st.paginate {
-                paginate(p, st, ctx, &b, &case, &label).await;
-                continue;
-            }
             if let Err(e) = run_step(st, ctx, &mut b, &case, &label).await {
                 // A broken binding stops the suite on this version: later steps depend on it.
-                let op = st.call.clone().unwrap_or_else(|| "-".into());
-                let check = st.check.clone().unwrap_or_else(|| "persistence".into());
-                problem(
-                    ctx,
-                    &op,
-                    &case,
-                    &label,
-                    Failure::new(&check, "the suite can continue", e),
-                );
+                not_sent(ctx, st, &case, &label, e);
                 return;
             }
         }
     }
 }
 
-/// Record a failure that happened before any request could be sent (a broken binding).
-fn problem(ctx: &VersionCtx<'_>, operation: &str, case: &str, label: &str, failure: Failure) {
+/// Run a repeat group once per plaintext length, smallest first. An iteration whose first
+/// step is refused (4xx) is skipped, and the refusal is an advisory (no document sets a
+/// minimum or maximum plaintext length); the first length whose group fails ends the group,
+/// so what is reported is the smallest failing length. False when a binding broke.
+async fn repeat(
+    r: &Repeat,
+    ctx: &VersionCtx<'_>,
+    b: &mut Bindings,
+    case: &str,
+    label: &str,
+    only: Option<usize>,
+) -> bool {
+    for len in plaintext::lengths(only) {
+        if ctx.recorder.exhausted() {
+            return true;
+        }
+        b.insert(
+            "plaintext".into(),
+            Value::String(plaintext::plaintext_b64(ctx.seed, len)),
+        );
+        b.insert("plaintext_len".into(), Value::from(len));
+        let mut failed = false;
+        for (k, st) in r.steps.iter().enumerate() {
+            if !applies(&st.versions, &ctx.version) {
+                continue;
+            }
+            let sub_case = format!("{case}/len{len}/{}", k + 1);
+            let sub_label = format!("{label}: {} ({len}-byte plaintext)", st.label("repeat", k));
+            match run_step_with(st, ctx, b, &sub_case, &sub_label, k == 0).await {
+                Ok(StepResult::Done { failed: f }) => failed |= f,
+                Ok(StepResult::Refused) => {
+                    ctx.recorder.skip(
+                        &ctx.version,
+                        st.call.as_deref().unwrap_or("-"),
+                        "suite",
+                        &format!("the target refused a {len}-byte plaintext"),
+                        (r.steps.len() - 1) as u64,
+                    );
+                    break;
+                }
+                Err(e) => {
+                    not_sent(ctx, st, &sub_case, &sub_label, e);
+                    return false;
+                }
+            }
+        }
+        if failed {
+            break;
+        }
+    }
+    true
+}
+
+/// Record a step that could not be sent (a broken binding), against its check.
+fn not_sent(ctx: &VersionCtx<'_>, st: &Step, case: &str, label: &str, why: String) {
+    let op = st.call.clone().unwrap_or_else(|| "-".into());
+    let check = st.check_id().unwrap_or(CheckId::Persistence);
+    let mut v = Verdicts::new();
+    v.fail(
+        Failure::new(
+            check,
+            Expected::Described {
+                text: "the suite can continue".into(),
+            },
+            Actual::Described { text: why },
+        )
+        .with_basis(st.expectation_basis()),
+    );
     ctx.recorder.record(
         ctx.client,
-        &ctx.version,
-        operation,
-        case,
-        label,
-        &Request::not_sent(),
-        None,
-        &[],
-        vec![failure],
+        Observation {
+            version: &ctx.version,
+            operation: &op,
+            case,
+            label,
+            request: None,
+            outcome: Outcome::NotSent,
+            verdicts: v,
+        },
     );
 }
 
-fn build_request(
+/// Build the request of a step (`extra_query` for paging).
+pub fn build_request(
     st: &Step,
     ctx: &VersionCtx,
     b: &Bindings,
-    op_id: Option<&str>,
     extra_query: &[(String, String)],
 ) -> Result<Request, String> {
-    let (method, mut path) = match (op_id, &st.raw) {
+    let call = st.call.as_deref().or(st.paginate.as_ref().map(|p| p.call.as_str()));
+    let (method, mut path) = match (call, &st.raw) {
         (Some(op), _) => {
-            let (m, p, _) = ctx
-                .ops
-                .get(op)
+            let o = ctx
+                .spec
+                .operation(op)
                 .ok_or_else(|| format!("operation '{op}' not in version {}", ctx.version))?;
-            (m.clone(), p.clone())
+            (o.method.clone(), o.path.clone())
         }
         (None, Some(r)) => (r.method.clone(), r.path.clone()),
         _ => return Err("step has nothing to call".into()),
@@ -307,7 +522,8 @@ fn build_request(
         path = p;
     }
     let mut query = Vec::new();
-    for (k, v) in &st.query {
+    let q = st.paginate.as_ref().map(|p| &p.query).unwrap_or(&st.query);
+    for (k, v) in q {
         let v = render(v, b)?;
         if !v.is_null() {
             query.push((k.clone(), text(&v)));
@@ -338,6 +554,13 @@ fn build_request(
     })
 }
 
+enum StepResult {
+    Done { failed: bool },
+    /// The first step of a repeat iteration was refused with 4xx.
+    Refused,
+}
+
+/// Send one step, check it, record it, bind its values.
 pub async fn run_step(
     st: &Step,
     ctx: &VersionCtx<'_>,
@@ -345,8 +568,19 @@ pub async fn run_step(
     case: &str,
     label: &str,
 ) -> Result<(), String> {
+    run_step_with(st, ctx, b, case, label, false).await.map(|_| ())
+}
+
+async fn run_step_with(
+    st: &Step,
+    ctx: &VersionCtx<'_>,
+    b: &mut Bindings,
+    case: &str,
+    label: &str,
+    refusal_ends_iteration: bool,
+) -> Result<StepResult, String> {
     let op_id = st.call.as_deref();
-    let req = build_request(st, ctx, b, op_id, &[])?;
+    let req = build_request(st, ctx, b, &[])?;
     let op_name = op_id.map(String::from).unwrap_or_else(|| {
         format!(
             "{} {}",
@@ -354,90 +588,84 @@ pub async fn run_step(
             st.raw.as_ref().map(|r| r.path.clone()).unwrap_or_default()
         )
     });
-    ctx.recorder.count_request();
     let resp = match ctx.client.send(&req).await {
         Ok(r) => r,
         Err(e) => {
             ctx.recorder.record(
                 ctx.client,
-                &ctx.version,
-                &op_name,
-                case,
-                label,
-                &req,
-                None,
-                &["not_a_server_error"],
-                vec![Failure::new(
-                    "not_a_server_error",
-                    "a response",
-                    e.to_string(),
-                )],
+                Observation {
+                    version: &ctx.version,
+                    operation: &op_name,
+                    case,
+                    label,
+                    request: Some(&req),
+                    outcome: Outcome::Transport(&e),
+                    verdicts: Verdicts::new(),
+                },
             );
             return Err(format!("no response: {e}"));
         }
     };
-    let mut failures = Vec::new();
-    let mut applied: Vec<&str> = vec!["not_a_server_error"];
-    // Generic checks on every documented exchange; a tampered signature may answer 401 and
-    // an unknown version 406 beyond the documented statuses.
-    if let Some((_, _, op)) = op_id.and_then(|o| ctx.ops.get(o)) {
+    ctx.ledger.observe(&ctx.version, &op_name, case, &req, &resp);
+    let mut v = Verdicts::new();
+    // Generic checks on every documented exchange.
+    if let Some(op) = op_id.and_then(|o| ctx.spec.operation(o)) {
         let claim = if st.auth != Auth::Signed {
             Claim::BadAuth
+        } else if st.version_header.as_deref().is_some_and(|h| !h.is_empty()) {
+            Claim::UnknownVersion
         } else {
             Claim::Suite
         };
-        let mut generic = Vec::new();
-        check_response(
-            ctx.schemas,
-            op,
-            ctx.also_allowed(op_id.unwrap_or_default()),
-            claim,
-            &resp,
-            &mut generic,
-        );
-        if st.version_header.is_some() {
-            generic.retain(|f| !(f.check == "status_code_conformance" && resp.status == 406));
+        check_response(&ctx.scope(op), &claim, &resp, &mut v);
+    } else {
+        v.check(CheckId::NotAServerError, resp.status < 500, || {
+            Failure::new(
+                CheckId::NotAServerError,
+                Expected::StatusBelow500,
+                status_actual(&resp),
+            )
+            .with_basis(Basis::documented(
+                "the spec documents no 5xx status for any operation",
+            ))
+        });
+    }
+    let refused = refusal_ends_iteration && (400..500).contains(&resp.status);
+    let mut status_failed = false;
+    if let Some(check) = st.check_id() {
+        let mut basis = st.expectation_basis();
+        if refused {
+            basis = Basis::assumed(format!(
+                "no document bounds the plaintext length; this length was refused ({})",
+                basis
+            ));
         }
-        applied.extend([
-            "status_code_conformance",
-            "content_type_conformance",
-            "response_schema_conformance",
-            "version_shape",
-        ]);
-        failures.extend(generic);
-    } else if resp.status >= 500 {
-        failures.push(Failure::new(
-            "not_a_server_error",
-            "a status below 500",
-            format!("{}", resp.status),
-        ));
+        status_failed = expectations(&st.expect, check, &basis, &resp, b, &mut v)?;
     }
-    if let Some(check) = &st.check {
-        applied.push(check);
-        expectations(&st.expect, check, &resp, b, &mut failures)?;
-    }
-    let stop = failures
-        .iter()
-        .any(|f| Some(&f.check) == st.check.as_ref() && f.expected.starts_with("status"));
+    let failed = !v.failures().is_empty();
     ctx.recorder.record(
         ctx.client,
-        &ctx.version,
-        &op_name,
-        case,
-        label,
-        &req,
-        Some(&resp),
-        &applied,
-        failures,
+        Observation {
+            version: &ctx.version,
+            operation: &op_name,
+            case,
+            label,
+            request: Some(&req),
+            outcome: Outcome::Response(&resp),
+            verdicts: v,
+        },
     );
-    if stop && !st.bind.is_empty() {
+    if refused {
+        return Ok(StepResult::Refused);
+    }
+    if status_failed && !st.bind.is_empty() {
         return Err(format!(
             "step '{label}' answered {} so its bindings are missing",
             resp.status
         ));
     }
     for (name, ptr) in &st.bind {
-        let v = resp
+        let val = resp
             .json
             .as_ref()
             .and_then(|j| j.pointer(ptr))
@@ -448,36 +676,30 @@ pub async fn run_step(
                     resp.status
                 )
             })?;
-        b.insert(name.clone(), v);
+        b.insert(name.clone(), val);
     }
-    Ok(())
+    Ok(StepResult::Done { failed })
 }
 
+/// The step's own expectations; true when the status expectation failed (body assertions of
+/// the wrong status are skipped: they only add noise).
 fn expectations(
     e: &Expect,
-    check: &str,
+    check: CheckId,
+    basis: &Basis,
     resp: &Response,
     b: &Bindings,
-    out: &mut Vec<Failure>,
-) -> Result<(), String> {
-    if let Some(s) = e.status {
-        if resp.status != s {
-            out.push(Failure::new(
-                check,
-                format!("status {s}"),
-                format!("{}: {}", resp.status, snippet(&resp.text)),
-            ));
-            return Ok(()); // body assertions of the wrong status only add noise
-        }
-    }
-    if let Some(list) = &e.status_in {
+    v: &mut Verdicts,
+) -> Result<bool, String> {
+    let fail = |expected: Expected, actual: Actual| {
+        Failure::new(check, expected, actual).with_basis(basis.clone())
+    };
+    v.pass(check);
+    let wanted: Option<Vec<u16>> = e.status.map(|s| vec![s]).or_else(|| e.status_in.clone());
+    if let Some(list) = wanted {
         if !list.contains(&resp.status) {
-            out.push(Failure::new(
-                check,
-                format!("status one of {list:?}"),
-                format!("{}: {}", resp.status, snippet(&resp.text)),
-            ));
-            return Ok(());
+            v.fail(fail(Expected::StatusIn { statuses: list }, status_actual(resp)));
+            return Ok(true);
         }
     }
     let body = resp.json.clone().unwrap_or(Value::Null);
@@ -485,241 +707,359 @@ fn expectations(
         let want = render(want, b)?;
         let got = body.pointer(ptr);
         if got != Some(&want) {
-            out.push(Failure::new(
-                check,
-                format!("{ptr} = {want}"),
-                format!(
-                    "{ptr} = {}",
-                    got.map(|g| g.to_string())
-                        .unwrap_or_else(|| "absent".into())
-                ),
+            v.fail(fail(
+                Expected::Equals {
+                    pointer: ptr.clone(),
+                    value: want,
+                },
+                Actual::Value {
+                    pointer: ptr.clone(),
+                    value: got.cloned(),
+                },
             ));
         }
     }
     for (ptr, not) in &e.not_equals {
         let not = render(not, b)?;
         if body.pointer(ptr) == Some(&not) {
-            out.push(Failure::new(
-                check,
-                format!("{ptr} ≠ {not}"),
-                format!("{ptr} = {not}"),
+            v.fail(fail(
+                Expected::NotEquals {
+                    pointer: ptr.clone(),
+                    value: not.clone(),
+                },
+                Actual::Value {
+                    pointer: ptr.clone(),
+                    value: Some(not),
+                },
             ));
         }
     }
     for (ptr, re) in &e.matches {
         let re_text = text(&render(re, b)?);
         let re = regex::Regex::new(&re_text).map_err(|e| format!("bad regex {re_text}: {e}"))?;
-        let got = body.pointer(ptr).map(text);
-        if !got.as_deref().is_some_and(|g| re.is_match(g)) {
-            out.push(Failure::new(
-                check,
-                format!("{ptr} matches {re_text}"),
-                format!("{ptr} = {}", got.unwrap_or_else(|| "absent".into())),
+        let got = body.pointer(ptr);
+        if !got.map(text).is_some_and(|g| re.is_match(&g)) {
+            v.fail(fail(
+                Expected::Matches {
+                    pointer: ptr.clone(),
+                    pattern: re_text,
+                },
+                Actual::Value {
+                    pointer: ptr.clone(),
+                    value: got.cloned(),
+                },
             ));
         }
     }
     for ptr in &e.present {
         if body.pointer(ptr).is_none() {
-            out.push(Failure::new(
-                check,
-                format!("{ptr} present"),
-                format!("{ptr} absent"),
+            v.fail(fail(
+                Expected::Present {
+                    pointer: ptr.clone(),
+                },
+                Actual::Value {
+                    pointer: ptr.clone(),
+                    value: None,
+                },
             ));
         }
     }
     for ptr in &e.absent {
-        if let Some(v) = body.pointer(ptr) {
-            out.push(Failure::new(
-                check,
-                format!("{ptr} absent"),
-                format!("{ptr} = {v}"),
+        if let Some(x) = body.pointer(ptr) {
+            v.fail(fail(
+                Expected::Absent {
+                    pointer: ptr.clone(),
+                },
+                Actual::Value {
+                    pointer: ptr.clone(),
+                    value: Some(x.clone()),
+                },
             ));
         }
     }
-    Ok(())
+    Ok(false)
 }
 
-/// Walk all pages and check: count = total on every page, page length = min(size, rest),
-/// no duplicate ids, union = total, order, filter.
-async fn paginate(
-    p: &Paginate,
-    st: &Step,
-    ctx: &VersionCtx<'_>,
-    b: &Bindings,
-    case: &str,
-    label: &str,
-) {
-    let check = st
-        .check
-        .clone()
-        .unwrap_or_else(|| "pagination_invariants".into());
-    let total = match render(&p.total, b) {
-        Ok(v) => v.as_u64().or_else(|| text(&v).parse().ok()),
-        Err(_) => None,
-    };
-    let Some(total) = total else {
-        problem(
-            ctx,
-            &p.call,
-            case,
-            label,
-            Failure::new(&check, "a numeric total", format!("{:?}", p.total)),
-        );
+/// One page as seen: the request, the answer, its items.
+struct Page {
+    number: u64,
+    req: Request,
+    resp: Response,
+    items: Vec<Value>,
+}
+
+/// Walk all pages, then judge. What is judged, and on what basis:
+/// - every page holds at most `size` items, and the concatenated order follows `sort`: the
+///   profile's paging basis;
+/// - `total` is the count on every page: the profile's count basis;
+/// - the filter selects exactly the expected items, pages hold min(size, rest): the step's
+///   basis (it depends on how the filter matches);
+/// - no item on two pages, none missing: only where the order is total. Where items tie on
+///   the sort field, no document promises a stable order among them, so repeats and gaps
+///   among ties are advisories.
+async fn paginate(p: &Paginate, st: &Step, ctx: &VersionCtx<'_>, b: &Bindings, case: &str, label: &str) {
+    let check = st.check_id().unwrap_or(CheckId::PaginationInvariants);
+    let step_basis = st.expectation_basis();
+    let Some(paging) = &ctx.profile.paging else {
+        not_sent(ctx, st, case, label, "the profile declares no paging".into());
         return;
     };
-    let mut seen: Vec<Value> = Vec::new();
-    let mut page = 0u64;
-    let pages_needed = total.div_ceil(p.size as u64).max(1);
-    let step = Step {
-        query: p.query.clone(),
-        call: Some(p.call.clone()),
-        ..st.clone()
+    let total = render(&p.total, b)
+        .ok()
+        .and_then(|v| v.as_u64().or_else(|| text(&v).parse().ok()));
+    let Some(total) = total else {
+        not_sent(ctx, st, case, label, format!("total {} is not a number", p.total));
+        return;
     };
-    while page < pages_needed + 1 {
+    let size = p.size as u64;
+    let pages_needed = total.div_ceil(size).max(1);
+    let mut pages: Vec<Page> = Vec::new();
+    let mut number = paging.first_page;
+    while number < paging.first_page + pages_needed + 1 {
         let extra = vec![
-            ("size".to_string(), p.size.to_string()),
-            ("page".to_string(), page.to_string()),
+            (paging.size.clone(), size.to_string()),
+            (paging.page.clone(), number.to_string()),
         ];
-        let req = match build_request(&step, ctx, b, Some(&p.call), &extra) {
+        let req = match build_request(st, ctx, b, &extra) {
             Ok(r) => r,
             Err(e) => {
-                problem(
-                    ctx,
-                    &p.call,
-                    case,
-                    label,
-                    Failure::new(&check, "a request", e),
+                not_sent(ctx, st, case, label, e);
+                return;
+            }
+        };
+        let page_case = format!("{case}/p{number}");
+        let page_label = format!("{label} (page {number}, size {size})");
+        let resp = match ctx.client.send(&req).await {
+            Ok(r) => r,
+            Err(e) => {
+                ctx.recorder.record(
+                    ctx.client,
+                    Observation {
+                        version: &ctx.version,
+                        operation: &p.call,
+                        case: &page_case,
+                        label: &page_label,
+                        request: Some(&req),
+                        outcome: Outcome::Transport(&e),
+                        verdicts: Verdicts::new(),
+                    },
                 );
                 return;
             }
         };
-        ctx.recorder.count_request();
-        let Ok(resp) = ctx.client.send(&req).await else {
-            return;
-        };
-        let mut failures = Vec::new();
-        if let Some((_, _, op)) = ctx.ops.get(&p.call) {
-            check_response(
-                ctx.schemas,
-                op,
-                ctx.also_allowed(&p.call),
-                Claim::Suite,
-                &resp,
-                &mut failures,
-            );
-        }
-        let body = resp.json.clone().unwrap_or(Value::Null);
-        let items = body
-            .pointer(&p.items)
+        let items = resp
+            .json
+            .as_ref()
+            .and_then(|j| j.pointer(&paging.items))
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
-        let rest = total.saturating_sub(page * p.size as u64);
-        let want_len = rest.min(p.size as u64) as usize;
-        let lbl = format!("{label} (page {page}, size {})", p.size);
-        if resp.status != 200 {
-            failures.push(Failure::new(
-                &check,
-                "status 200",
-                format!("{}", resp.status),
+        let empty = items.is_empty() || resp.status != 200;
+        pages.push(Page {
+            number,
+            req,
+            resp,
+            items,
+        });
+        if empty {
+            break;
+        }
+        number += 1;
+    }
+    // Whole-walk facts: the order field's values and whether they tie.
+    let field_of = |it: &Value, f: &str| it.get(f).cloned().unwrap_or(Value::Null);
+    let all_items: Vec<&Value> = pages.iter().flat_map(|pg| pg.items.iter()).collect();
+    let ties = p.order_by.as_ref().is_some_and(|f| {
+        let mut vals: Vec<String> = all_items.iter().map(|i| text(&field_of(i, f))).collect();
+        vals.sort();
+        vals.windows(2).any(|w| w[0] == w[1])
+    });
+    let tie_basis = Basis::assumed(format!(
+        "items tie on {}: no document promises a stable order among ties",
+        p.order_by.as_deref().unwrap_or("the sort field")
+    ));
+    let repeat_basis = if ties {
+        tie_basis.clone()
+    } else {
+        paging.basis.clone()
+    };
+    let mut seen: Vec<Value> = Vec::new();
+    let mut prev_last: Option<String> = None;
+    let op = ctx.spec.operation(&p.call);
+    for pg in &pages {
+        let mut v = Verdicts::new();
+        if let Some(op) = op {
+            check_response(&ctx.scope(op), &Claim::Suite, &pg.resp, &mut v);
+        }
+        let fail = |e: Expected, a: Actual, basis: &Basis| Failure::new(check, e, a).with_basis(basis.clone());
+        v.pass(check);
+        if pg.resp.status != 200 {
+            v.fail(fail(
+                Expected::StatusIn { statuses: vec![200] },
+                status_actual(&pg.resp),
+                &paging.basis,
             ));
         } else {
-            if body.get("count").and_then(Value::as_u64) != Some(total) {
-                failures.push(Failure::new(
-                    &check,
-                    format!("count = {total} (the total, on every page)"),
-                    format!(
-                        "count = {}",
-                        body.get("count")
-                            .map(|c| c.to_string())
-                            .unwrap_or_else(|| "absent".into())
-                    ),
+            let body = pg.resp.json.clone().unwrap_or(Value::Null);
+            let count = body.pointer(&paging.total).and_then(Value::as_u64);
+            if count != Some(total) {
+                v.fail(fail(
+                    Expected::Total {
+                        pointer: paging.total.clone(),
+                        total,
+                    },
+                    Actual::Value {
+                        pointer: paging.total.clone(),
+                        value: body.pointer(&paging.total).cloned(),
+                    },
+                    &ctx.profile.paging_total_basis(),
                 ));
             }
-            if items.len() != want_len {
-                failures.push(Failure::new(
-                    &check,
-                    format!("{want_len} item(s) on page {page}"),
-                    format!("{} item(s)", items.len()),
+            let n = pg.items.len() as u64;
+            if n > size {
+                v.fail(fail(
+                    Expected::PageLength {
+                        page: pg.number,
+                        items: size,
+                    },
+                    Actual::Count { n },
+                    &paging.basis,
                 ));
+            } else {
+                let rest = total.saturating_sub((pg.number - paging.first_page) * size);
+                let want = rest.min(size);
+                if n != want {
+                    v.fail(fail(
+                        Expected::PageLength {
+                            page: pg.number,
+                            items: want,
+                        },
+                        Actual::Count { n },
+                        &step_basis,
+                    ));
+                }
             }
             if let Some((field, needle)) = &p.contains {
                 let needle = render(needle, b).map(|v| text(&v)).unwrap_or_default();
-                for it in &items {
-                    let v = it.get(field).map(text).unwrap_or_default();
-                    if !v.contains(&needle) {
-                        failures.push(Failure::new(
-                            &check,
-                            format!("every {field} contains '{needle}'"),
-                            format!("{field} = '{v}'"),
-                        ));
-                        break;
-                    }
+                if let Some(bad) = pg
+                    .items
+                    .iter()
+                    .map(|it| text(&field_of(it, field)))
+                    .find(|x| !x.contains(&needle))
+                {
+                    v.fail(fail(
+                        Expected::EveryContains {
+                            field: field.clone(),
+                            needle,
+                        },
+                        Actual::Value {
+                            pointer: format!("/{field}"),
+                            value: Some(Value::String(bad)),
+                        },
+                        &step_basis,
+                    ));
                 }
             }
-            for it in &items {
-                let id = it.get("id").cloned().unwrap_or(Value::Null);
+            for it in &pg.items {
+                let id = field_of(it, &paging.id);
                 if seen.contains(&id) {
-                    failures.push(Failure::new(
-                        &check,
-                        "no item on two pages",
-                        format!("id {id} repeated"),
-                    ));
+                    v.fail(fail(Expected::NoRepeats, Actual::Repeated { id: id.clone() }, &repeat_basis));
                 }
                 seen.push(id);
             }
             if let Some(f) = &p.order_by {
-                let vals: Vec<String> = items
-                    .iter()
-                    .map(|i| i.get(f).map(text).unwrap_or_default())
-                    .collect();
-                let sorted = vals.windows(2).all(|w| {
+                let mut vals: Vec<String> = prev_last.iter().cloned().collect();
+                vals.extend(pg.items.iter().map(|i| text(&field_of(i, f))));
+                let ordered = vals.windows(2).all(|w| {
                     if p.descending {
                         w[0] >= w[1]
                     } else {
                         w[0] <= w[1]
                     }
                 });
-                if !sorted {
-                    failures.push(Failure::new(
-                        &check,
-                        format!(
-                            "items ordered by {f} {}",
-                            if p.descending { "desc" } else { "asc" }
-                        ),
-                        format!("{vals:?}"),
+                if !ordered {
+                    v.fail(fail(
+                        Expected::Ordered {
+                            field: f.clone(),
+                            descending: p.descending,
+                        },
+                        Actual::Values {
+                            field: f.clone(),
+                            values: vals.into_iter().map(Value::String).collect(),
+                        },
+                        &paging.basis,
                     ));
                 }
+                prev_last = pg.items.last().map(|i| text(&field_of(i, f))).or(prev_last);
             }
         }
-        let applied = [
-            check.as_str(),
-            "not_a_server_error",
-            "status_code_conformance",
-            "response_schema_conformance",
-        ];
         ctx.recorder.record(
             ctx.client,
-            &ctx.version,
-            &p.call,
-            &format!("{case}/p{page}"),
-            &lbl,
-            &req,
-            Some(&resp),
-            &applied,
-            failures,
+            Observation {
+                version: &ctx.version,
+                operation: &p.call,
+                case: &format!("{case}/p{}", pg.number),
+                label: &format!("{label} (page {}, size {size})", pg.number),
+                request: Some(&pg.req),
+                outcome: Outcome::Response(&pg.resp),
+                verdicts: v,
+            },
         );
-        if items.is_empty() {
-            break;
-        }
-        page += 1;
     }
-    if seen.len() as u64 != total {
-        let f = Failure::new(
-            &check,
-            format!("{total} items over all pages"),
-            format!("{}", seen.len()),
+    let distinct = {
+        let mut d = seen.clone();
+        d.sort_by_key(|x| x.to_string());
+        d.dedup();
+        d.len() as u64
+    };
+    if distinct != total {
+        let basis = if ties { tie_basis } else { step_basis };
+        let mut v = Verdicts::new();
+        v.fail(
+            Failure::new(check, Expected::ItemsOverAllPages { total }, Actual::Count { n: distinct })
+                .with_basis(basis),
         );
-        problem(ctx, &p.call, case, label, f);
+        ctx.recorder.record(
+            ctx.client,
+            Observation {
+                version: &ctx.version,
+                operation: &p.call,
+                case,
+                label,
+                request: None,
+                outcome: Outcome::NotSent,
+                verdicts: v,
+            },
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replay_points_name_the_step_and_length() {
+        let p = replay_point("1.3/suite/crypto/4/len17/2", "1.3/suite/crypto").unwrap();
+        assert_eq!((p.step, p.len), (4, Some(17)));
+        let p = replay_point("1.3/suite/crypto/7.2", "1.3/suite/crypto").unwrap();
+        assert_eq!((p.step, p.len), (7, None));
+        assert!(replay_point("1.3/suite/other/1", "1.3/suite/crypto").is_none());
+    }
+
+    #[test]
+    fn steps_without_basis_or_with_zero_page_size_are_refused() {
+        let st: Step = serde_json::from_str(
+            r#"{"call": "x", "check": "persistence", "expect": {"status": 200}}"#,
+        )
+        .unwrap();
+        assert!(st.validate("step 1").unwrap_err().contains("basis"));
+        let st: Step = serde_json::from_str(
+            r#"{"paginate": {"call": "x", "size": 0, "total": 1}, "check": "pagination_invariants", "basis": "assumed: x"}"#,
+        )
+        .unwrap();
+        assert!(st.validate("step 1").unwrap_err().contains("size"));
+        let bad: Result<Step, _> = serde_json::from_str(r#"{"call": "x", "basis": "guess"}"#);
+        assert!(bad.is_err());
     }
 }

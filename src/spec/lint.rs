@@ -76,7 +76,8 @@ pub fn lint(set: &SpecSet, as_of: NaiveDate) -> Vec<LintFinding> {
         found: BTreeMap::new(),
         version: String::new(),
     };
-    for (version, doc) in &set.docs {
+    for vs in &set.versions {
+        let (version, doc) = (&vs.version, &vs.doc);
         sink.version = version.clone();
         lint_doc(doc, &mut sink);
         if let Some(entry) = set.registry.get(version) {
@@ -99,7 +100,11 @@ pub fn lint(set: &SpecSet, as_of: NaiveDate) -> Vec<LintFinding> {
                     "info.x-status differs from the registry status",
                 );
             }
-            let (eff, days) = entry.effective(as_of);
+            let vocab = &set.profile.registry;
+            let (eff, days) = entry.effective(as_of, vocab);
+            let deprecated_word = vocab
+                .word(crate::spec::profile::StatusMeaning::Deprecated)
+                .unwrap_or("deprecated");
             match (eff, entry.status.as_str()) {
                 (Effective::Expired, _) => sink.add(
                     "version-past-not-before",
@@ -111,10 +116,10 @@ pub fn lint(set: &SpecSet, as_of: NaiveDate) -> Vec<LintFinding> {
                         -days.unwrap_or(0)
                     ),
                 ),
-                (Effective::Deprecated, s) if s != "DEPRECATED" => sink.add(
+                (Effective::Deprecated, s) if s != deprecated_word => sink.add(
                     "version-status-stale",
                     format!("version {version}"),
-                    format!("published {s} but {} days before its Not Before date (the vendor calls that DEPRECATED)", days.unwrap_or(0)),
+                    format!("published {s} but {} days before its Not Before date (the vendor calls that {deprecated_word})", days.unwrap_or(0)),
                 ),
                 _ => {}
             }

@@ -2,6 +2,7 @@
 //! Not Before date and the changes declared against the previous version.
 
 use crate::spec::changes::Change;
+use crate::spec::profile::{RegistryVocabulary, StatusMeaning};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -34,14 +35,11 @@ pub struct VersionEntry {
 pub enum Effective {
     Current,
     Supported,
-    /// Fewer than 90 days before Not Before (the vendor's definition of DEPRECATED).
+    /// Within the profile's deprecation window before Not Before.
     Deprecated,
     /// Not Before has arrived or passed: no longer supported.
     Expired,
 }
-
-/// The vendor: "DEPRECATED = fewer than 90 days before deprecation".
-pub const DEPRECATION_WINDOW_DAYS: i64 = 90;
 
 impl VersionEntry {
     pub fn not_before_date(&self) -> Option<NaiveDate> {
@@ -50,16 +48,20 @@ impl VersionEntry {
             .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
     }
 
-    /// (effective status, days until Not Before — negative when overdue).
-    pub fn effective(&self, as_of: NaiveDate) -> (Effective, Option<i64>) {
+    /// (effective status, days until Not Before — negative when overdue), in the words of
+    /// the API's registry vocabulary.
+    pub fn effective(&self, as_of: NaiveDate, vocab: &RegistryVocabulary) -> (Effective, Option<i64>) {
         match self.not_before_date() {
-            None if self.status == "CURRENT" => (Effective::Current, None),
+            None if vocab.meaning(&self.status) == Some(StatusMeaning::Current) => {
+                (Effective::Current, None)
+            }
             None => (Effective::Supported, None),
             Some(nb) => {
                 let days = (nb - as_of).num_days();
+                let window = vocab.deprecation_window_days.unwrap_or(0);
                 let e = if days <= 0 {
                     Effective::Expired
-                } else if days < DEPRECATION_WINDOW_DAYS {
+                } else if days < window {
                     Effective::Deprecated
                 } else {
                     Effective::Supported
@@ -74,11 +76,12 @@ impl Registry {
     pub fn get(&self, version: &str) -> Option<&VersionEntry> {
         self.versions.iter().find(|v| v.version == version)
     }
-    pub fn current(&self) -> Option<&VersionEntry> {
+    /// The newest version the vocabulary calls current, else the newest.
+    pub fn current(&self, vocab: &RegistryVocabulary) -> Option<&VersionEntry> {
         self.versions
             .iter()
             .rev()
-            .find(|v| v.status == "CURRENT")
+            .find(|v| vocab.meaning(&v.status) == Some(StatusMeaning::Current))
             .or(self.versions.last())
     }
 }
@@ -99,27 +102,32 @@ mod tests {
         }
     }
 
+    fn vocab() -> RegistryVocabulary {
+        crate::spec::profile::example().registry
+    }
+
     #[test]
-    fn effective_status_follows_the_vendor_rules() {
+    fn effective_status_follows_the_vocabulary() {
         let d = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        let v = vocab();
         assert_eq!(
-            entry("DEPRECATED", Some("2025-12-31")).effective(d),
+            entry("DEPRECATED", Some("2025-12-31")).effective(d, &v),
             (Effective::Expired, Some(-326))
         );
         assert_eq!(
-            entry("SUPPORTED", Some("2026-08-31")).effective(d),
+            entry("SUPPORTED", Some("2026-08-31")).effective(d, &v),
             (Effective::Expired, Some(-83))
         );
         assert_eq!(
-            entry("SUPPORTED", Some("2026-12-31")).effective(d),
+            entry("SUPPORTED", Some("2026-12-31")).effective(d, &v),
             (Effective::Deprecated, Some(39))
         );
         assert_eq!(
-            entry("CURRENT", None).effective(d),
+            entry("CURRENT", None).effective(d, &v),
             (Effective::Current, None)
         );
         assert_eq!(
-            entry("SUPPORTED", Some("2027-12-31")).effective(d).0,
+            entry("SUPPORTED", Some("2027-12-31")).effective(d, &v).0,
             Effective::Supported
         );
     }

@@ -40,26 +40,23 @@ impl SchemaSet {
         Ok(v)
     }
 
-    /// Follow `#/components/...` references to the schema they name.
-    pub fn resolve<'a>(&'a self, schema: &'a Value) -> &'a Value {
-        let mut cur = schema;
-        for _ in 0..16 {
-            let Some(r) = cur.get("$ref").and_then(Value::as_str) else {
-                break;
-            };
-            match r
-                .strip_prefix("#/components")
-                .and_then(|p| self.components.pointer(p))
-            {
-                Some(t) => cur = t,
-                None => break,
-            }
-        }
-        cur
-    }
-
     /// Error messages (with instance paths) of `value` against `schema`; empty when valid.
     pub fn errors(&self, schema: &Value, value: &Value) -> Result<Vec<String>, String> {
+        Ok(self
+            .located_errors(schema, value)?
+            .into_iter()
+            .map(|e| format!("{}: {}", if e.pointer.is_empty() { "/" } else { &e.pointer }, e.message))
+            .collect())
+    }
+
+    /// Whether `value` is valid against `schema` (false when the schema does not compile).
+    pub fn is_valid(&self, schema: &Value, value: &Value) -> bool {
+        self.validator(schema).is_ok_and(|v| v.is_valid(value))
+    }
+
+    /// The errors of `value` against `schema`, each with its instance pointer and the
+    /// keyword location that failed (to find the constraint's basis).
+    pub fn located_errors(&self, schema: &Value, value: &Value) -> Result<Vec<LocatedError>, String> {
         let v = self.validator(schema)?;
         let mut out = Vec::new();
         for e in v.iter_errors(value) {
@@ -69,10 +66,18 @@ impl SchemaSet {
     }
 }
 
+/// One validation error: where in the instance, which keyword, and the validator's message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocatedError {
+    pub pointer: String,
+    pub schema_path: String,
+    pub message: String,
+}
+
 /// One line per error, "instance path: message". An `anyOf` failure is replaced by the
 /// errors of its closest alternative (the one that got deepest into the instance), so a
 /// nullable object reports the field that is wrong rather than the whole object.
-fn describe(e: &jsonschema::ValidationError<'_>, out: &mut Vec<String>) {
+fn describe(e: &jsonschema::ValidationError<'_>, out: &mut Vec<LocatedError>) {
     use jsonschema::error::ValidationErrorKind;
     if let ValidationErrorKind::AnyOf { context } = e.kind() {
         let depth = |branch: &Vec<jsonschema::ValidationError<'static>>| {
@@ -101,15 +106,11 @@ fn describe(e: &jsonschema::ValidationError<'_>, out: &mut Vec<String>) {
             }
         }
     }
-    let path = e.instance_path().to_string();
-    out.push(format!(
-        "{}: {e}",
-        if path.is_empty() {
-            "/".to_string()
-        } else {
-            path
-        }
-    ));
+    out.push(LocatedError {
+        pointer: e.instance_path().to_string(),
+        schema_path: e.schema_path().to_string(),
+        message: e.to_string(),
+    });
 }
 
 #[cfg(test)]

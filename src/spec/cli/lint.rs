@@ -103,7 +103,7 @@ pub fn lint(dir: &Path, as_of: NaiveDate) -> anyhow::Result<Vec<LintFinding>> {
                 );
             }
         }
-        let (eff, days) = e.effective(as_of);
+        let (eff, days) = e.effective(as_of, &super::vocabulary());
         let loc = format!("version {}", e.version);
         match (eff, e.status.as_str()) {
             (Effective::Expired, s) => add(

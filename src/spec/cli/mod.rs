@@ -91,3 +91,21 @@ pub fn as_openapi(spec: &CliSpec) -> Value {
     }
     json!({"openapi": "3.1.0", "info": {"title": spec.title, "version": spec.version}, "paths": paths})
 }
+
+/// The version-status words of the SCP CLI references and what they mean (the documents'
+/// Version tables: DEPRECATED is fewer than 90 days before Not Before).
+pub fn vocabulary() -> crate::spec::profile::RegistryVocabulary {
+    use crate::spec::profile::StatusMeaning::*;
+    crate::spec::profile::RegistryVocabulary {
+        statuses: [
+            ("CURRENT", Current),
+            ("SUPPORTED", Supported),
+            ("DEPRECATED", Deprecated),
+            ("PLANNED", Planned),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect(),
+        deprecation_window_days: Some(90),
+    }
+}

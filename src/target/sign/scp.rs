@@ -5,7 +5,9 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::{Credentials, Signer};
+use super::{Credentials, SignInput, Signer};
+use crate::target::http::Auth;
+use std::sync::Arc;
 
 /// The only client type the SCP gateway accepts for programmatic calls; it is part of the message.
 pub const CLIENT_TYPE: &str = "Openapi";
@@ -55,10 +57,22 @@ impl ScpSigner {
     pub fn new(credentials: Credentials) -> Self {
         Self { credentials }
     }
+
+    /// The headers for `method` on `url` (the scheme signs nothing else).
+    pub fn sign_url(&self, method: &str, url: &str, now_ms: i64) -> Vec<(String, String)> {
+        let input = SignInput {
+            method,
+            url,
+            headers: &[],
+            body: b"",
+        };
+        self.sign(&input, now_ms)
+    }
 }
 
 impl Signer for ScpSigner {
-    fn sign(&self, method: &str, url: &str, now_ms: i64) -> Vec<(String, String)> {
+    fn sign(&self, req: &SignInput, now_ms: i64) -> Vec<(String, String)> {
+        let (method, url) = (req.method, req.url);
         // The gateway expects exactly 13 digits (epoch milliseconds).
         let ts = format!("{now_ms:013}");
         let c = &self.credentials;
@@ -83,8 +97,27 @@ impl Signer for ScpSigner {
         h
     }
 
-    fn redact(&self, name: &str) -> bool {
+    fn is_secret_header(&self, name: &str) -> bool {
         name.eq_ignore_ascii_case("Scp-Signature")
+    }
+
+    fn negative_cases(&self) -> &'static [Auth] {
+        &[Auth::Unsigned, Auth::WrongSignature, Auth::StaleTimestamp]
+    }
+
+    fn wrong(&self) -> Arc<dyn Signer> {
+        Arc::new(ScpSigner::new(Credentials {
+            secret_key: format!("{}-wrong", self.credentials.secret_key),
+            ..self.credentials.clone()
+        }))
+    }
+
+    fn curl_hint(&self, method: &str, url: &str) -> String {
+        format!(
+            "export SCP_TIMESTAMP=$(date +%s%3N); export SCP_SIGNATURE=$(printf %s {} {} \"$SCP_TIMESTAMP$SCP_ACCESS_KEY$SCP_ACCOUNT_ID{CLIENT_TYPE}\" | openssl dgst -sha256 -hmac \"$SCP_SECRET_KEY\" -binary | base64)",
+            crate::target::shell_quote(&method.to_ascii_uppercase()),
+            crate::target::shell_quote(url)
+        )
     }
 }
 
@@ -134,7 +167,13 @@ mod tests {
             account_id: String::new(),
         });
         let url = format!("{BASE}/v1/kms/transit?page=0&size=20");
-        let h = s.sign("get", &url, 1605290625682);
+        let input = SignInput {
+            method: "GET",
+            url: &url,
+            headers: &[],
+            body: b"",
+        };
+        let h = s.sign(&input, 1605290625682);
         let get = |n: &str| h.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
         assert_eq!(
             get("Scp-Signature").as_deref(),
@@ -143,7 +182,8 @@ mod tests {
         assert_eq!(get("Scp-Timestamp").as_deref(), Some("1605290625682"));
         assert_eq!(get("Scp-ClientType").as_deref(), Some("Openapi"));
         assert_eq!(get("Scp-AccountId"), None);
-        assert!(s.redact("scp-signature"));
-        assert!(!s.redact("Scp-Accesskey"));
+        assert!(s.is_secret_header("scp-signature"));
+        assert!(!s.is_secret_header("Scp-Accesskey"));
+        assert_ne!(s.wrong().sign(&input, 1605290625682), h);
     }
 }

@@ -1,0 +1,221 @@
+//! Flags shared by the commands that talk to a target (`run`, `replay`, `diff`,
+//! `deprecations`, `bench`), and their mapping onto the library's types. Values are checked
+//! here, before anything is started or sent.
+
+use super::CliError;
+use crate::reference::embedded;
+use crate::run::session::{TargetKind, TargetSpec};
+use crate::spec::SpecSet;
+use crate::target::http::ClientOptions;
+use crate::target::sign::CredentialSet;
+use clap::Args;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Which API, and where its specs and suites are.
+#[derive(Debug, Args, Clone)]
+pub struct ApiArgs {
+    /// API id; specs come from specs/<api>, suites from suites/<api>.
+    #[arg(long, default_value = "scp-kms")]
+    pub api: String,
+    /// Spec directory (default specs/<api>).
+    #[arg(long)]
+    pub spec_dir: Option<PathBuf>,
+    /// Suite directory (default suites/<api>).
+    #[arg(long)]
+    pub suites_dir: Option<PathBuf>,
+}
+
+impl ApiArgs {
+    pub fn spec_dir(&self) -> PathBuf {
+        self.spec_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("specs").join(&self.api))
+    }
+    pub fn suites_dir(&self) -> PathBuf {
+        self.suites_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("suites").join(&self.api))
+    }
+    /// Loads the spec set; a problem is an input error naming the file.
+    pub fn load(&self) -> Result<SpecSet, CliError> {
+        let set = SpecSet::load(&self.spec_dir()).map_err(|e| CliError::Input(e.to_string()))?;
+        if set.api() != self.api {
+            return Err(CliError::Input(format!(
+                "{} holds the API '{}', not '{}' (--api)",
+                self.spec_dir().display(),
+                set.api(),
+                self.api
+            )));
+        }
+        Ok(set)
+    }
+}
+
+/// Credentials for a URL target; each overrides the profile's environment variables
+/// (`kmsconform run --help` names them per API in the README).
+#[derive(Debug, Args, Clone, Default)]
+pub struct CredentialArgs {
+    /// Access key (HMAC schemes).
+    #[arg(long)]
+    pub access_key: Option<String>,
+    /// Secret key (HMAC schemes); never written to any output.
+    #[arg(long)]
+    pub secret_key: Option<String>,
+    /// Account id, part of the signed message where the scheme has one.
+    #[arg(long)]
+    pub account_id: Option<String>,
+    /// Token (token schemes); never written to any output.
+    #[arg(long)]
+    pub token: Option<String>,
+}
+
+impl CredentialArgs {
+    /// Flags first, then the profile's environment variables.
+    pub fn resolve(&self, set: &SpecSet) -> CredentialSet {
+        let p = &set.profile;
+        let mut out = std::collections::BTreeMap::new();
+        let flags = [
+            ("access_key", &self.access_key),
+            ("secret_key", &self.secret_key),
+            ("account_id", &self.account_id),
+            ("token", &self.token),
+        ];
+        for name in p.auth.env.keys() {
+            let flag = flags.iter().find(|(n, _)| n == name).and_then(|(_, v)| (*v).clone());
+            if let Some(v) = flag.or_else(|| p.credential_from_env(name)) {
+                out.insert(name.clone(), v);
+            }
+        }
+        CredentialSet(out)
+    }
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct TargetArgs {
+    /// `embedded` (the API's reference server on a loopback port) or a base URL (http or
+    /// https; a path prefix is kept; no query or fragment).
+    #[arg(long, default_value = "embedded")]
+    pub target: String,
+    /// Faults to switch on in the embedded target (see `kmsconform serve --list-faults`).
+    #[arg(long = "fault")]
+    pub faults: Vec<String>,
+    /// Conforming variants of the embedded target (repeatable; `all` for every one; see
+    /// `kmsconform serve --list-variants`).
+    #[arg(long = "variant")]
+    pub variants: Vec<String>,
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+    /// Per-request timeout in seconds (at least 1).
+    #[arg(long, default_value_t = 10)]
+    pub timeout: u64,
+}
+
+impl TargetArgs {
+    pub fn is_embedded(&self) -> bool {
+        self.target == "embedded"
+    }
+
+    /// The target as the library takes it, checked (URL shape, fault and variant names,
+    /// numbers) without starting or sending anything.
+    pub fn spec(&self, api: &str) -> Result<TargetSpec, CliError> {
+        if self.timeout == 0 {
+            return Err(CliError::Input("--timeout must be at least 1 second".into()));
+        }
+        let client = ClientOptions {
+            timeout: Duration::from_secs(self.timeout),
+            ..Default::default()
+        };
+        let kind = if self.is_embedded() {
+            let o = embedded::Options {
+                faults: self.faults.clone(),
+                variants: self.variants.clone(),
+                sunset: None,
+            };
+            embedded::validate(api, &o).map_err(|e| CliError::Input(e.to_string()))?;
+            TargetKind::Embedded(o)
+        } else {
+            if !self.faults.is_empty() {
+                return Err(CliError::Input("--fault applies to the embedded target only".into()));
+            }
+            if !self.variants.is_empty() {
+                return Err(CliError::Input("--variant applies to the embedded target only".into()));
+            }
+            crate::target::url::BaseUrl::parse(&self.target).map_err(|e| CliError::Input(e.to_string()))?;
+            TargetKind::Url(self.target.clone())
+        };
+        Ok(TargetSpec { kind, client })
+    }
+
+    /// The flags that recreate this target in a replay line.
+    pub fn replay_flags(&self) -> Vec<String> {
+        let mut out = vec!["--target".into(), self.target.clone()];
+        for f in &self.faults {
+            out.push("--fault".into());
+            out.push(f.clone());
+        }
+        for v in &self.variants {
+            out.push("--variant".into());
+            out.push(v.clone());
+        }
+        if self.timeout != 10 {
+            out.push("--timeout".into());
+            out.push(self.timeout.to_string());
+        }
+        out
+    }
+}
+
+/// `all`, a list (`1.0,1.3`) or a range (`1.0..1.3`) of registry versions, de-duplicated.
+pub fn parse_versions(spec: &str, set: &SpecSet) -> Result<Vec<String>, CliError> {
+    let all: Vec<String> = set.version_ids().map(String::from).collect();
+    let unknown = |v: &str| {
+        CliError::Input(format!(
+            "version {v} is not in the registry of {} (have {})",
+            set.api(),
+            all.join(", ")
+        ))
+    };
+    let out: Vec<String> = if spec == "all" {
+        all.clone()
+    } else if let Some((a, b)) = spec.split_once("..") {
+        let pos = |v: &str| all.iter().position(|x| x == v).ok_or_else(|| unknown(v));
+        let (i, j) = (pos(a.trim())?, pos(b.trim())?);
+        if i >= j {
+            return Err(CliError::Input(format!(
+                "--versions {spec}: the range must go from an older to a newer version"
+            )));
+        }
+        all[i..=j].to_vec()
+    } else {
+        spec.split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    };
+    if out.is_empty() {
+        return Err(CliError::Input(format!("--versions '{spec}' names no version")));
+    }
+    for v in &out {
+        if !all.contains(v) {
+            return Err(unknown(v));
+        }
+    }
+    Ok(crate::run::session::dedup(out))
+}
+
+/// A positive count flag (`--cases`, `--concurrency`): 0 is an error, not silently 1.
+pub fn at_least_one(name: &str, n: usize) -> Result<usize, CliError> {
+    if n == 0 {
+        Err(CliError::Input(format!("--{name} must be at least 1")))
+    } else {
+        Ok(n)
+    }
+}
+
+pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Internal(format!("cannot start the async runtime: {e}")))
+}
