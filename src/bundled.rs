@@ -11,6 +11,7 @@ macro_rules! bundle {
 }
 
 bundle!(
+    "specs/scp-kms/profile.json",
     "specs/scp-kms/versions.json",
     "specs/scp-kms/1.0.json",
     "specs/scp-kms/1.1.json",

@@ -72,7 +72,7 @@ fn versions_differ_only_as_declared_and_a_leak_is_caught() {
     assert_eq!(out.status.code(), Some(1));
     let diffs = findings_of(&report, "version_diff");
     assert!(
-        diffs.iter().any(|f| f["title"]
+        diffs.iter().any(|f| f["label"]
             .as_str()
             .unwrap()
             .contains("declared-change-not-observed")
@@ -80,7 +80,7 @@ fn versions_differ_only_as_declared_and_a_leak_is_caught() {
         "{diffs:#?}"
     );
     assert!(
-        diffs.iter().any(|f| f["title"]
+        diffs.iter().any(|f| f["label"]
             .as_str()
             .unwrap()
             .contains("undeclared-difference")),
@@ -123,13 +123,13 @@ fn targets_compare_with_noise_cancelled() {
     assert!(
         diffs
             .iter()
-            .any(|f| f["title"].as_str().unwrap().contains("key.current_version")),
+            .any(|f| f["label"].as_str().unwrap().contains("key.current_version")),
         "{diffs:#?}"
     );
     assert!(
         diffs
             .iter()
-            .all(|f| !f["title"].as_str().unwrap().contains(" key.id ")),
+            .all(|f| !f["label"].as_str().unwrap().contains(" key.id ")),
         "noise reported: {diffs:#?}"
     );
 }
@@ -187,13 +187,21 @@ fn a_changed_response_shape_leaves_a_pending_snapshot_and_fails() {
             "extra-undocumented-field",
             "--snapshots",
             "check",
+            "--strict",
         ],
         dir.path(),
     );
+    // A snapshot records what the embedded reference answered: an assumed expectation, so
+    // an advisory that fails the gate only under --strict.
     assert_eq!(out.status.code(), Some(1));
     let f = findings_of(&report, "snapshot_conformance");
     assert!(
-        f.iter().any(|f| f["actual"]
+        f.iter()
+            .all(|f| f["advisory"] == true && f["basis"] == "assumed"),
+        "{f:#?}"
+    );
+    assert!(
+        f.iter().any(|f| f["actual"]["diff"]
             .as_str()
             .unwrap()
             .contains("+    \"internal_state\"")),

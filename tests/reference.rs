@@ -7,7 +7,6 @@ use std::net::SocketAddr;
 use base64::Engine as _;
 use kmsconform::reference::{self, Config, Fault, RunningServer, Sunset};
 use kmsconform::target::sign::scp::ScpSigner;
-use kmsconform::target::sign::Signer;
 use serde_json::{json, Value};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -830,7 +829,9 @@ async fn authentication_failures_are_401() {
         .1
         .clone();
     // Wrong signature: signed for another path.
-    let other = h.signer.sign_url("GET", &h.url("/v1/kms/transit?size=1"), now);
+    let other = h
+        .signer
+        .sign_url("GET", &h.url("/v1/kms/transit?size=1"), now);
     let r = h.send(Some("1.3"), "GET", path, Body::None, other).await;
     assert_error(&r, 401, "Unauthorized");
     // Wrong method.

@@ -96,7 +96,10 @@ fn a_silent_target_is_unreachable_within_the_timeout() {
     );
     let (code, text, took) = run(&url, &[]);
     assert_eq!(code, Some(3), "{text}");
-    assert!(text.contains("no response within 1000 ms"), "{text}");
+    assert!(
+        text.contains("no response headers within 1000 ms"),
+        "{text}"
+    );
     assert!(took < Duration::from_secs(15), "took {took:?}");
 }
 
@@ -116,7 +119,7 @@ fn broken_suites_and_specs_are_usage_errors_naming_the_file() {
             .output()
             .unwrap()
     };
-    std::fs::write(suites.path().join("broken.json"), r#"{"name": "broken", "description": "x", "steps": [{"call": "noSuchOperation", "check": "persistence", "expect": {"status": 200}}]}"#).unwrap();
+    std::fs::write(suites.path().join("broken.json"), r#"{"name": "broken", "description": "x", "steps": [{"call": "noSuchOperation", "check": "persistence", "basis": "assumed: a test", "expect": {"status": 200}}]}"#).unwrap();
     let out = run_with(&["--suites-dir", suites.path().to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
@@ -141,7 +144,7 @@ fn broken_suites_and_specs_are_usage_errors_naming_the_file() {
 
     let out = run_with(&["--spec-dir", "/nonexistent/specs"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/specs/versions.json"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/specs/profile.json"));
 }
 
 #[test]
@@ -173,8 +176,22 @@ fn an_interrupted_run_still_writes_its_report() {
     assert_eq!(status.code(), Some(130));
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("report.json")).unwrap()).unwrap();
-    assert_eq!(report["meta"]["stopped_early"], true);
+    assert_eq!(report["meta"]["interrupted"], true);
     assert!(report["meta"]["requests"].as_u64().unwrap() > 0);
+    // What the run created before Ctrl-C was deleted after it.
+    assert_eq!(report["leftovers"], serde_json::json!([]));
+    let cleanup = report["coverage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] == "cleanup")
+        .map(|c| c["sent"].as_u64().unwrap())
+        .sum::<u64>();
+    assert!(
+        cleanup > 0,
+        "no cleanup after the interrupt: {:#}",
+        report["coverage"]
+    );
 }
 
 #[test]

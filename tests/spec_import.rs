@@ -290,6 +290,7 @@ fn lint_errors_on_a_broken_spec_and_rejects_garbage() {
         "1.2.json",
         "1.3.json",
         "versions.json",
+        "profile.json",
     ] {
         std::fs::copy(root().join("specs/scp-kms").join(f), tmp.path().join(f)).unwrap();
     }

@@ -8,7 +8,6 @@ use std::net::SocketAddr;
 use base64::Engine as _;
 use kmsconform::reference::{self, Config, Fault, RunningServer, Variant};
 use kmsconform::target::sign::scp::ScpSigner;
-use kmsconform::target::sign::Signer;
 use serde_json::{json, Value};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;

@@ -24,7 +24,11 @@ pub struct Violation {
 impl Violation {
     /// The schema keyword the violation breaks (`required` for a removed property).
     pub fn keyword(&self) -> &str {
-        let leaf = self.label.split_once(": ").map(|x| x.1).unwrap_or(&self.label);
+        let leaf = self
+            .label
+            .split_once(": ")
+            .map(|x| x.1)
+            .unwrap_or(&self.label);
         leaf.split_whitespace().next().unwrap_or("")
     }
 }

@@ -136,7 +136,11 @@ mod tests {
     /// give one, so their fallback is the weakest.
     #[test]
     fn semantic_checks_fall_back_to_assumed() {
-        for c in [CheckId::Roundtrip, CheckId::PaginationInvariants, CheckId::Persistence] {
+        for c in [
+            CheckId::Roundtrip,
+            CheckId::PaginationInvariants,
+            CheckId::Persistence,
+        ] {
             assert_eq!(c.default_basis().kind, BasisKind::Assumed);
         }
     }

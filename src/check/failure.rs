@@ -219,7 +219,10 @@ impl Verdicts {
             self.pass(check);
         } else {
             let f = failure();
-            debug_assert_eq!(f.check, check, "a failure must belong to the check evaluated");
+            debug_assert_eq!(
+                f.check, check,
+                "a failure must belong to the check evaluated"
+            );
             self.fail(f);
         }
     }

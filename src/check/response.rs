@@ -65,13 +65,14 @@ pub fn check_response(sc: &Scope, claim: &Claim, resp: &Response, v: &mut Verdic
     let doc = &sc.spec.doc;
     let status = resp.status;
     let statuses_basis = spec_basis::of_statuses(doc, sc.op);
+    // No document lists a 5xx for any operation, whatever else it leaves open.
     v.check(CheckId::NotAServerError, status < 500, || {
         Failure::new(
             CheckId::NotAServerError,
             Expected::StatusBelow500,
             status_actual(resp),
         )
-        .with_basis(statuses_basis.clone())
+        .with_basis(spec_basis::of_operation(doc, sc.op))
     });
     let documented = sc.op.documented_statuses();
     let extra: &[u16] = match claim {
@@ -161,16 +162,20 @@ pub fn check_body(
 ) {
     let Some(schema) = schema else {
         if resp.status == 204 {
-            v.check(CheckId::ContentTypeConformance, resp.text.is_empty(), || {
-                Failure::new(
-                    CheckId::ContentTypeConformance,
-                    Expected::NoBody,
-                    Actual::BodyBytes {
-                        bytes: resp.text.len() as u64,
-                    },
-                )
-                .with_basis(basis.clone())
-            });
+            v.check(
+                CheckId::ContentTypeConformance,
+                resp.text.is_empty(),
+                || {
+                    Failure::new(
+                        CheckId::ContentTypeConformance,
+                        Expected::NoBody,
+                        Actual::BodyBytes {
+                            bytes: resp.text.len() as u64,
+                        },
+                    )
+                    .with_basis(basis.clone())
+                },
+            );
         }
         return;
     };
@@ -378,16 +383,29 @@ mod tests {
 
     #[test]
     fn configured_statuses_are_accepted() {
-        assert!(failed(&run(&resp(409, "application/json", "{}"), Claim::Suite, &[409])).is_empty());
+        assert!(failed(&run(
+            &resp(409, "application/json", "{}"),
+            Claim::Suite,
+            &[409]
+        ))
+        .is_empty());
         assert_eq!(
-            failed(&run(&resp(409, "application/json", "{}"), Claim::Suite, &[])),
+            failed(&run(
+                &resp(409, "application/json", "{}"),
+                Claim::Suite,
+                &[]
+            )),
             ["status_code_conformance"]
         );
     }
 
     #[test]
     fn a_conforming_response_passes_every_check_it_evaluates() {
-        let v = run(&resp(200, "application/json", r#"{"key":{"id":"a","v":1}}"#), ok(), &[]);
+        let v = run(
+            &resp(200, "application/json", r#"{"key":{"id":"a","v":1}}"#),
+            ok(),
+            &[],
+        );
         assert!(v.failures().is_empty(), "{:?}", v.failures());
         for c in [
             CheckId::NotAServerError,
@@ -403,19 +421,35 @@ mod tests {
 
     #[test]
     fn each_deviation_fires_its_check_with_its_basis() {
-        let v = run(&resp(200, "application/json", r#"{"key":{"id":"a"}}"#), ok(), &[]);
+        let v = run(
+            &resp(200, "application/json", r#"{"key":{"id":"a"}}"#),
+            ok(),
+            &[],
+        );
         assert_eq!(failed(&v), ["response_schema_conformance"]);
         assert_eq!(v.failures()[0].basis.source, "d.txt:12 (Key)");
         // A violation of an assumed bound is an advisory, apart from documented ones.
-        let v = run(&resp(200, "application/json", r#"{"key":{"id":1,"v":11}}"#), ok(), &[]);
+        let v = run(
+            &resp(200, "application/json", r#"{"key":{"id":1,"v":11}}"#),
+            ok(),
+            &[],
+        );
         let kinds: Vec<BasisKind> = v.failures().iter().map(|f| f.basis.kind).collect();
         assert_eq!(kinds, [BasisKind::Documented, BasisKind::Assumed]);
         assert_eq!(
-            failed(&run(&resp(200, "application/json", r#"{"key":{"id":"a","v":1,"x":0}}"#), ok(), &[])),
+            failed(&run(
+                &resp(200, "application/json", r#"{"key":{"id":"a","v":1,"x":0}}"#),
+                ok(),
+                &[]
+            )),
             ["version_shape"]
         );
         assert_eq!(
-            failed(&run(&resp(200, "text/plain", r#"{"key":{"id":"a","v":1}}"#), ok(), &[])),
+            failed(&run(
+                &resp(200, "text/plain", r#"{"key":{"id":"a","v":1}}"#),
+                ok(),
+                &[]
+            )),
             ["content_type_conformance"]
         );
         assert_eq!(
@@ -429,15 +463,28 @@ mod tests {
         let invalid = Claim::Invalid {
             basis: Basis::assumed("bounds"),
         };
-        let v = run(&resp(200, "application/json", r#"{"key":{"id":"a","v":1}}"#), invalid, &[]);
+        let v = run(
+            &resp(200, "application/json", r#"{"key":{"id":"a","v":1}}"#),
+            invalid,
+            &[],
+        );
         assert_eq!(failed(&v), ["negative_data_rejection"]);
         assert!(v.failures()[0].basis.is_advisory());
         assert_eq!(
-            failed(&run(&resp(200, "application/json", r#"{"key":{"id":"a","v":1}}"#), Claim::BadAuth, &[])),
+            failed(&run(
+                &resp(200, "application/json", r#"{"key":{"id":"a","v":1}}"#),
+                Claim::BadAuth,
+                &[]
+            )),
             ["ignored_auth"]
         );
         // The profile's refusal statuses (401 and the gateway's 404) are not status failures.
-        assert!(failed(&run(&resp(401, "application/json", "{}"), Claim::BadAuth, &[])).is_empty());
+        assert!(failed(&run(
+            &resp(401, "application/json", "{}"),
+            Claim::BadAuth,
+            &[]
+        ))
+        .is_empty());
         assert_eq!(
             failed(&run(&resp(200, "application/json", "not json"), ok(), &[])),
             ["response_schema_conformance"]

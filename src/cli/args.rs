@@ -82,7 +82,10 @@ impl CredentialArgs {
             ("token", &self.token),
         ];
         for name in p.auth.env.keys() {
-            let flag = flags.iter().find(|(n, _)| n == name).and_then(|(_, v)| (*v).clone());
+            let flag = flags
+                .iter()
+                .find(|(n, _)| n == name)
+                .and_then(|(_, v)| (*v).clone());
             if let Some(v) = flag.or_else(|| p.credential_from_env(name)) {
                 out.insert(name.clone(), v);
             }
@@ -120,7 +123,9 @@ impl TargetArgs {
     /// numbers) without starting or sending anything.
     pub fn spec(&self, api: &str) -> Result<TargetSpec, CliError> {
         if self.timeout == 0 {
-            return Err(CliError::Input("--timeout must be at least 1 second".into()));
+            return Err(CliError::Input(
+                "--timeout must be at least 1 second".into(),
+            ));
         }
         let client = ClientOptions {
             timeout: Duration::from_secs(self.timeout),
@@ -136,12 +141,17 @@ impl TargetArgs {
             TargetKind::Embedded(o)
         } else {
             if !self.faults.is_empty() {
-                return Err(CliError::Input("--fault applies to the embedded target only".into()));
+                return Err(CliError::Input(
+                    "--fault applies to the embedded target only".into(),
+                ));
             }
             if !self.variants.is_empty() {
-                return Err(CliError::Input("--variant applies to the embedded target only".into()));
+                return Err(CliError::Input(
+                    "--variant applies to the embedded target only".into(),
+                ));
             }
-            crate::target::url::BaseUrl::parse(&self.target).map_err(|e| CliError::Input(e.to_string()))?;
+            crate::target::url::BaseUrl::parse(&self.target)
+                .map_err(|e| CliError::Input(e.to_string()))?;
             TargetKind::Url(self.target.clone())
         };
         Ok(TargetSpec { kind, client })
@@ -194,7 +204,9 @@ pub fn parse_versions(spec: &str, set: &SpecSet) -> Result<Vec<String>, CliError
             .collect()
     };
     if out.is_empty() {
-        return Err(CliError::Input(format!("--versions '{spec}' names no version")));
+        return Err(CliError::Input(format!(
+            "--versions '{spec}' names no version"
+        )));
     }
     for v in &out {
         if !all.contains(v) {

@@ -75,7 +75,8 @@ pub fn run(a: DeprecationsArgs) -> Outcome {
                 ..Default::default()
             })
         } else {
-            crate::target::url::BaseUrl::parse(target).map_err(|e| CliError::Input(e.to_string()))?;
+            crate::target::url::BaseUrl::parse(target)
+                .map_err(|e| CliError::Input(e.to_string()))?;
             TargetKind::Url(target.clone())
         };
         let spec = super::diff_cmd::target_spec(kind, a.timeout);
@@ -107,7 +108,9 @@ pub fn run(a: DeprecationsArgs) -> Outcome {
                 .is_some_and(|p| p.transport_error.is_some())
         });
         if unanswered {
-            return Err(CliError::Unusable(format!("no version probe of {target} was answered")).into());
+            return Err(
+                CliError::Unusable(format!("no version probe of {target} was answered")).into(),
+            );
         }
     }
     if a.observe {
@@ -170,7 +173,13 @@ fn observe(
     runtime()?.block_on(async {
         let mut transcripts = std::collections::BTreeMap::new();
         for v in set.version_ids() {
-            let (_, tr) = transcript_run(&ex, &spec, vec![v.to_string()], &format!("obs{}", v.replace('.', ""))).await?;
+            let (_, tr) = transcript_run(
+                &ex,
+                &spec,
+                vec![v.to_string()],
+                &format!("obs{}", v.replace('.', "")),
+            )
+            .await?;
             transcripts.insert(v.to_string(), normalizer.transcript(&tr));
         }
         for v in report.versions.iter_mut().filter(|v| v.version != current) {

@@ -71,7 +71,12 @@ pub struct DiffArgs {
 }
 
 impl DiffArgs {
-    fn target(&self, target: &str, faults: &[String], variants: &[String]) -> Result<TargetSpec, CliError> {
+    fn target(
+        &self,
+        target: &str,
+        faults: &[String],
+        variants: &[String],
+    ) -> Result<TargetSpec, CliError> {
         let t = super::args::TargetArgs {
             target: target.into(),
             faults: faults.to_vec(),
@@ -120,7 +125,8 @@ pub fn diff_cmd(a: DiffArgs) -> Outcome {
         .map_err(CliError::Input)?
         .with_versions(set.version_ids());
     if let Some(dir) = &a.report_dir {
-        crate::report::ensure_writable_dir(dir).map_err(|e| CliError::Input(format!("--report-dir: {e}")))?;
+        crate::report::ensure_writable_dir(dir)
+            .map_err(|e| CliError::Input(format!("--report-dir: {e}")))?;
     }
     let gate = super::report_cmd::GateArgs {
         formats: a.formats.clone(),
@@ -176,7 +182,9 @@ async fn cross_version(
 ) -> Result<(Report, Vec<Finding>), CliError> {
     let chain = parse_versions(a.versions.as_deref().unwrap_or("all"), set)?;
     if chain.len() < 2 {
-        return Err(CliError::Input("a cross-version diff needs at least two versions".into()));
+        return Err(CliError::Input(
+            "a cross-version diff needs at least two versions".into(),
+        ));
     }
     let target = a.target(&a.target, &a.faults, &a.variants)?;
     // Each version on a fresh embedded target (same starting state); a URL target is shared.
@@ -184,8 +192,17 @@ async fn cross_version(
     let mut merged: Option<Report> = None;
     let ex = exercise(set, a);
     for v in &chain {
-        let (outcome, tr) = transcript_run(&ex, &target, vec![v.clone()], &format!("v{}", v.replace('.', ""))).await?;
-        merge_into(&mut merged, Report::from_outcome(&outcome, set.api(), a.cases));
+        let (outcome, tr) = transcript_run(
+            &ex,
+            &target,
+            vec![v.clone()],
+            &format!("v{}", v.replace('.', "")),
+        )
+        .await?;
+        merge_into(
+            &mut merged,
+            Report::from_outcome(&outcome, set.api(), a.cases),
+        );
         transcripts.insert(v.clone(), normalizer.transcript(&tr));
     }
     let vr = compare::versions::compare(&set.registry, &transcripts, &chain);
@@ -209,7 +226,9 @@ async fn cross_version(
             Failure::new(
                 CheckId::VersionDiff,
                 Expected::DeclaredDifferencesOnly,
-                Actual::Diff { diff: d.diff.clone() },
+                Actual::Diff {
+                    diff: d.diff.clone(),
+                },
             ),
             &d.operation,
             &d.to,

@@ -106,7 +106,8 @@ impl From<crate::run::session::SessionError> for CliError {
 fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
         let bt = std::backtrace::Backtrace::force_capture();
-        let path = std::env::temp_dir().join(format!("kmsconform-panic-{}.log", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("kmsconform-panic-{}.log", std::process::id()));
         let text = format!("kmsconform {}\n{info}\n\n{bt}\n", env!("CARGO_PKG_VERSION"));
         let where_ = match std::fs::write(&path, text) {
             Ok(()) => format!("details in {}", path.display()),

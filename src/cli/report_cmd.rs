@@ -34,7 +34,12 @@ impl GateArgs {
 
     /// Applies the baseline, writes the reports (each through `scrub`, the final pass
     /// against reflected secrets) and returns the gate's exit code.
-    pub fn finish(&self, mut r: Report, report_dir: Option<&Path>, scrub: &dyn Fn(&str) -> String) -> Outcome {
+    pub fn finish(
+        &self,
+        mut r: Report,
+        report_dir: Option<&Path>,
+        scrub: &dyn Fn(&str) -> String,
+    ) -> Outcome {
         if let Some(b) = self.load_baseline()? {
             b.apply(&mut r);
             let known = r.findings.iter().filter(|f| r.is_known(f)).count();

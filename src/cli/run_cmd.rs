@@ -89,7 +89,12 @@ impl RunArgs {
         if let Some(d) = &self.api.suites_dir {
             argv.extend(["--suites-dir".into(), d.display().to_string()]);
         }
-        argv.extend(["--seed".into(), seed.to_string(), "--run-id".into(), run_id.into()]);
+        argv.extend([
+            "--seed".into(),
+            seed.to_string(),
+            "--run-id".into(),
+            run_id.into(),
+        ]);
         if self.cases != 10 {
             argv.extend(["--cases".into(), self.cases.to_string()]);
         }
@@ -98,7 +103,9 @@ impl RunArgs {
         }
         argv.iter()
             .map(|a| {
-                if a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=,".contains(c)) {
+                if a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./:=,".contains(c))
+                {
                     a.clone()
                 } else {
                     crate::target::shell_quote(a)
@@ -116,7 +123,9 @@ pub fn run_cmd(a: RunArgs, case_filter: Option<String>) -> Outcome {
         Some(case) => {
             let v = case.split('/').next().unwrap_or_default();
             parse_versions(v, &set).map_err(|_| {
-                CliError::Input(format!("--case {case}: its version '{v}' is not in the registry"))
+                CliError::Input(format!(
+                    "--case {case}: its version '{v}' is not in the registry"
+                ))
             })?
         }
         None => parse_versions(&a.versions, &set)?,
@@ -131,7 +140,8 @@ pub fn run_cmd(a: RunArgs, case_filter: Option<String>) -> Outcome {
         .map(|b| b.known_failures.into_iter().map(|k| k.id).collect())
         .unwrap_or_default();
     if let Some(dir) = &a.report_dir {
-        report::ensure_writable_dir(dir).map_err(|e| CliError::Input(format!("--report-dir: {e}")))?;
+        report::ensure_writable_dir(dir)
+            .map_err(|e| CliError::Input(format!("--report-dir: {e}")))?;
     }
     let target = a.target.spec(&a.api.api)?;
     let snapshot_dir = a

@@ -83,7 +83,10 @@ pub fn serve_cmd(a: ServeArgs) -> Outcome {
         cfg.credentials.secret_key = sk;
     }
     if a.enforce_sunset {
-        let dir = a.spec_dir.clone().unwrap_or_else(|| PathBuf::from("specs").join(&a.api));
+        let dir = a
+            .spec_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("specs").join(&a.api));
         let set = SpecSet::load(&dir).map_err(|e| CliError::Input(e.to_string()))?;
         let not_before = set
             .registry
@@ -113,7 +116,11 @@ pub fn serve_cmd(a: ServeArgs) -> Outcome {
         let variants = if cfg.variants.is_empty() {
             "none".to_string()
         } else {
-            cfg.variants.iter().map(|v| v.name()).collect::<Vec<_>>().join(",")
+            cfg.variants
+                .iter()
+                .map(|v| v.name())
+                .collect::<Vec<_>>()
+                .join(",")
         };
         let server = reference::spawn(cfg, addr)
             .await

@@ -19,14 +19,16 @@ pub fn apply(
     mode: snapshot::Mode,
     outcome: &RunOutcome,
 ) -> Result<(), CliError> {
-    let normalizer = Normalizer::from_spec(&set.latest().doc, &set.profile).map_err(CliError::Input)?;
+    let normalizer =
+        Normalizer::from_spec(&set.latest().doc, &set.profile).map_err(CliError::Input)?;
     let transcript = normalizer.transcript(&outcome.recorder.transcript());
     let results = snapshot::process(dir, set.api(), mode, &transcript)
         .map_err(|e| CliError::Input(format!("snapshots in {}: {e}", dir.display())))?;
     for r in results {
         let op = format!("suite/{}", r.suite);
         let case = format!("{}/suite/{}", r.version, r.suite);
-        let failure = |expected, actual| Failure::new(CheckId::SnapshotConformance, expected, actual);
+        let failure =
+            |expected, actual| Failure::new(CheckId::SnapshotConformance, expected, actual);
         match r.outcome {
             snapshot::Outcome::Matched | snapshot::Outcome::Written => {
                 report.count(CheckId::SnapshotConformance.id(), &op, &r.version, None)

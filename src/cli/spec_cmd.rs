@@ -317,7 +317,7 @@ fn run_lint(dir: &Path, as_of: chrono::NaiveDate, format: Format) -> Outcome {
     let findings = if cli::lint::is_cli_dir(dir) {
         cli::lint::lint(dir, as_of)?
     } else {
-        lint(&SpecSet::load(dir)?, as_of)
+        lint(&SpecSet::load_lenient(dir)?, as_of)
     };
     match format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&findings)?),

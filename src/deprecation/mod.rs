@@ -63,7 +63,11 @@ impl VersionStatus {
     }
 }
 
-pub fn assess(registry: &Registry, vocab: &RegistryVocabulary, as_of: NaiveDate) -> DeprecationReport {
+pub fn assess(
+    registry: &Registry,
+    vocab: &RegistryVocabulary,
+    as_of: NaiveDate,
+) -> DeprecationReport {
     let current = registry
         .current(vocab)
         .map(|v| v.version.clone())

@@ -23,13 +23,15 @@ pub struct ProbeResult {
 
 /// The probe request for a version: the profile's probe operation, else its first GET with
 /// no path and no required parameter, with the version's header; None when there is none.
-pub fn probe_request(spec: &crate::spec::VersionSpec, profile: &crate::spec::Profile) -> Option<Request> {
+pub fn probe_request(
+    spec: &crate::spec::VersionSpec,
+    profile: &crate::spec::Profile,
+) -> Option<Request> {
     let op = match &profile.probe {
         Some(id) => spec.operation(id)?,
-        None => spec
-            .operations
-            .iter()
-            .find(|o| o.method == "GET" && !o.path.contains('{') && o.params.iter().all(|p| !p.required))?,
+        None => spec.operations.iter().find(|o| {
+            o.method == "GET" && !o.path.contains('{') && o.params.iter().all(|p| !p.required)
+        })?,
     };
     Some(Request {
         method: op.method.clone(),
@@ -60,7 +62,10 @@ pub async fn probe(client: &Client, req: &Request) -> ProbeResult {
                 headers: resp
                     .headers
                     .iter()
-                    .filter(|(k, _)| ["deprecation", "sunset", "warning"].contains(&k.to_ascii_lowercase().as_str()))
+                    .filter(|(k, _)| {
+                        ["deprecation", "sunset", "warning"]
+                            .contains(&k.to_ascii_lowercase().as_str())
+                    })
                     .cloned()
                     .collect(),
                 transport_error: None,
@@ -87,7 +92,9 @@ fn error_of(body: &Value) -> (Option<String>, Option<String>) {
                 for k in keys {
                     match o.get(*k) {
                         Some(Value::String(s)) => return Some(s.clone()),
-                        Some(Value::Array(a)) if a.iter().all(Value::is_string) && !a.is_empty() => {
+                        Some(Value::Array(a))
+                            if a.iter().all(Value::is_string) && !a.is_empty() =>
+                        {
                             return Some(
                                 a.iter()
                                     .filter_map(Value::as_str)
@@ -117,7 +124,10 @@ mod tests {
     #[test]
     fn error_codes_are_found_in_any_envelope() {
         let a = serde_json::json!({"errors": [{"code": "NoSuchVersion", "detail": ["a", "b"]}]});
-        assert_eq!(error_of(&a), (Some("NoSuchVersion".into()), Some("a; b".into())));
+        assert_eq!(
+            error_of(&a),
+            (Some("NoSuchVersion".into()), Some("a; b".into()))
+        );
         let b = serde_json::json!({"error": {"error_code": "KMS.0001", "error_msg": "bad"}});
         assert_eq!(error_of(&b), (Some("KMS.0001".into()), Some("bad".into())));
     }

@@ -171,11 +171,7 @@ pub fn markdown(r: &DeprecationReport) -> String {
     out.push_str("|---|---|---|---|---|");
     out.push_str(if probe_col { "---|\n" } else { "\n" });
     for v in &r.versions {
-        let stale = if v.stale {
-            " ⚠️"
-        } else {
-            ""
-        };
+        let stale = if v.stale { " ⚠️" } else { "" };
         let _ = write!(
             out,
             "| {} | {}{stale} | {} | **{}** | {} |",

@@ -59,7 +59,8 @@ pub fn validate(api: &str, o: &Options) -> Result<(), EmbeddedError> {
 pub async fn start(api: &str, o: &Options) -> Result<Embedded, EmbeddedError> {
     validate(api, o)?;
     let faults: Vec<Fault> = o.faults.iter().filter_map(|f| f.parse().ok()).collect();
-    let variants = Variant::parse_list(&o.variants).map_err(|e| EmbeddedError::Variant(e.to_string()))?;
+    let variants =
+        Variant::parse_list(&o.variants).map_err(|e| EmbeddedError::Variant(e.to_string()))?;
     let cfg = Config {
         faults,
         variants,

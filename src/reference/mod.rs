@@ -3,6 +3,7 @@
 
 mod auth;
 mod crypto;
+pub mod embedded;
 mod errors;
 mod faults;
 mod handlers;
@@ -12,7 +13,6 @@ mod model;
 mod router;
 mod store;
 mod variants;
-pub mod embedded;
 mod version;
 
 use std::net::SocketAddr;

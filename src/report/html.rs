@@ -73,7 +73,8 @@ fn check_table(r: &Report) -> String {
     let mut versions: Vec<&str> = r.counts.iter().map(|c| c.version.as_str()).collect();
     versions.sort();
     versions.dedup();
-    let mut out = String::from("<h2>Checks (passed / failed / advisory)</h2>\n<table><tr><th>check</th>");
+    let mut out =
+        String::from("<h2>Checks (passed / failed / advisory)</h2>\n<table><tr><th>check</th>");
     for v in &versions {
         let _ = write!(out, "<th>{}</th>", esc(v));
     }

@@ -94,7 +94,14 @@ impl Report {
             .tallies()
             .into_iter()
             .map(
-                |((check, operation, version), Tally { passed, failed, advisory })| Count {
+                |(
+                    (check, operation, version),
+                    Tally {
+                        passed,
+                        failed,
+                        advisory,
+                    },
+                )| Count {
                     check: check.id().to_string(),
                     operation,
                     version,
@@ -146,7 +153,12 @@ impl Report {
 
     /// Add a finding from a later stage (snapshots, diffs) and count it.
     pub fn push(&mut self, f: Finding) {
-        self.count(f.check.id(), &f.operation.clone(), &f.version.clone(), Some(f.advisory));
+        self.count(
+            f.check.id(),
+            &f.operation.clone(),
+            &f.version.clone(),
+            Some(f.advisory),
+        );
         self.findings.push(f);
     }
 
@@ -209,7 +221,9 @@ impl Report {
         let mut out: Vec<Distinct> = Vec::new();
         for f in of {
             match out.iter_mut().find(|d| {
-                d.first.check == f.check && d.first.operation == f.operation && d.first.label == f.label
+                d.first.check == f.check
+                    && d.first.operation == f.operation
+                    && d.first.label == f.label
             }) {
                 Some(d) => {
                     d.cases += 1;

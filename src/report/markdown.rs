@@ -78,7 +78,11 @@ pub fn render(r: &Report) -> String {
             );
         }
         if total > LISTED {
-            let _ = writeln!(out, "\n… and {} more in `report.json` / `report.html`.", total - LISTED);
+            let _ = writeln!(
+                out,
+                "\n… and {} more in `report.json` / `report.html`.",
+                total - LISTED
+            );
         }
     }
     out

@@ -70,14 +70,16 @@ pub fn merge(parts: &[Report]) -> anyhow::Result<Report> {
         meta,
         counts: counts
             .into_iter()
-            .map(|((check, operation, version), (passed, failed, advisory))| Count {
-                check,
-                operation,
-                version,
-                passed,
-                failed,
-                advisory,
-            })
+            .map(
+                |((check, operation, version), (passed, failed, advisory))| Count {
+                    check,
+                    operation,
+                    version,
+                    passed,
+                    failed,
+                    advisory,
+                },
+            )
             .collect(),
         findings,
         transport_problems,

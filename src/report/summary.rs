@@ -20,12 +20,22 @@ pub fn render(r: &Report) -> String {
         e.2 += c.advisory;
     }
     let mut out = String::new();
-    let _ = writeln!(out, "{:<28} {:>8} {:>8} {:>9}", "check", "passed", "failed", "advisory");
+    let _ = writeln!(
+        out,
+        "{:<28} {:>8} {:>8} {:>9}",
+        "check", "passed", "failed", "advisory"
+    );
     for (check, (p, f, a)) in &by_check {
         let _ = writeln!(
             out,
             "{check:<28} {p:>8} {f:>8} {a:>9}{}",
-            if *f > 0 { "  ✗" } else if *a > 0 { "  ~" } else { "" }
+            if *f > 0 {
+                "  ✗"
+            } else if *a > 0 {
+                "  ~"
+            } else {
+                ""
+            }
         );
     }
     let _ = writeln!(out);
@@ -35,7 +45,11 @@ pub fn render(r: &Report) -> String {
         entry(&mut out, "✗", d, r.is_known(d.first));
     }
     if failures.len() > SHOWN_FAILURES {
-        let _ = writeln!(out, "… {} more distinct failures in the report files", failures.len() - SHOWN_FAILURES);
+        let _ = writeln!(
+            out,
+            "… {} more distinct failures in the report files",
+            failures.len() - SHOWN_FAILURES
+        );
     }
     if !advisories.is_empty() {
         let _ = writeln!(
@@ -46,7 +60,11 @@ pub fn render(r: &Report) -> String {
             entry(&mut out, "~", d, r.is_known(d.first));
         }
         if advisories.len() > SHOWN_ADVISORIES {
-            let _ = writeln!(out, "… {} more distinct advisories in the report files", advisories.len() - SHOWN_ADVISORIES);
+            let _ = writeln!(
+                out,
+                "… {} more distinct advisories in the report files",
+                advisories.len() - SHOWN_ADVISORIES
+            );
         }
     }
     if !r.transport_problems.is_empty() {
@@ -73,7 +91,11 @@ pub fn render(r: &Report) -> String {
                 *reasons.entry(why).or_default() += n;
             }
         }
-        let list: Vec<String> = reasons.iter().take(3).map(|(w, n)| format!("{n}: {w}")).collect();
+        let list: Vec<String> = reasons
+            .iter()
+            .take(3)
+            .map(|(w, n)| format!("{n}: {w}"))
+            .collect();
         let _ = writeln!(
             out,
             "coverage: the run covered less than planned — {skipped} case(s) not sent ({}); see coverage in report.json",
@@ -94,7 +116,10 @@ pub fn render(r: &Report) -> String {
         );
     }
     if let Some(p) = &r.meta.proxy {
-        let _ = writeln!(out, "proxy: requests went through {p} (HTTP(S)_PROXY; NO_PROXY bypasses it)");
+        let _ = writeln!(
+            out,
+            "proxy: requests went through {p} (HTTP(S)_PROXY; NO_PROXY bypasses it)"
+        );
     }
     if let Some(why) = &r.meta.snapshots_skipped {
         let _ = writeln!(out, "snapshots: not checked ({why})");
@@ -125,7 +150,11 @@ pub fn render(r: &Report) -> String {
 
 fn entry(out: &mut String, mark: &str, d: &super::json::Distinct, known: bool) {
     let f = d.first;
-    let cases = if d.cases > 1 { format!(" ({} cases)", d.cases) } else { String::new() };
+    let cases = if d.cases > 1 {
+        format!(" ({} cases)", d.cases)
+    } else {
+        String::new()
+    };
     let known = if known { " [known]" } else { "" };
     let _ = writeln!(
         out,

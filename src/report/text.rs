@@ -38,7 +38,10 @@ fn statuses(list: &[u16]) -> String {
         [one] => format!("status {one}"),
         many => format!(
             "status one of {}",
-            many.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
+            many.iter()
+                .map(u16::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }
@@ -62,7 +65,9 @@ pub fn expected(e: &Expected) -> String {
         Expected::Matches { pointer, pattern } => format!("{pointer} matches {pattern}"),
         Expected::Present { pointer } => format!("{pointer} present"),
         Expected::Absent { pointer } => format!("{pointer} absent"),
-        Expected::Total { pointer, total } => format!("{pointer} = {total} (the total, on every page)"),
+        Expected::Total { pointer, total } => {
+            format!("{pointer} = {total} (the total, on every page)")
+        }
         Expected::PageLength { page, items } => format!("{items} item(s) on page {page}"),
         Expected::EveryContains { field, needle } => format!("every {field} contains '{needle}'"),
         Expected::NoRepeats => "no item on two pages".into(),
@@ -87,7 +92,10 @@ pub fn actual(a: &Actual) -> String {
             Some(Value::String(s)) => format!("{status}: {s}"),
             Some(b) => format!("{status}: {}", value(b)),
         },
-        Actual::Value { pointer, value: None } => format!("{pointer} absent"),
+        Actual::Value {
+            pointer,
+            value: None,
+        } => format!("{pointer} absent"),
         Actual::Value {
             pointer,
             value: Some(v),
@@ -101,7 +109,10 @@ pub fn actual(a: &Actual) -> String {
             media_type: Some(m),
         } => m.clone(),
         Actual::BodyBytes { bytes } => format!("{bytes} bytes"),
-        Actual::NotJson { truncated: true, excerpt } => {
+        Actual::NotJson {
+            truncated: true,
+            excerpt,
+        } => {
             format!("body exceeds the response size cap: {excerpt}")
         }
         Actual::NotJson { excerpt, .. } => format!("body is not JSON: {excerpt}"),
@@ -110,7 +121,11 @@ pub fn actual(a: &Actual) -> String {
             .map(|e| {
                 format!(
                     "{}: {}",
-                    if e.pointer.is_empty() { "/" } else { &e.pointer },
+                    if e.pointer.is_empty() {
+                        "/"
+                    } else {
+                        &e.pointer
+                    },
                     e.message
                 )
             })
@@ -158,7 +173,12 @@ mod tests {
 
     #[test]
     fn sentences() {
-        assert_eq!(expected(&Expected::StatusIn { statuses: vec![201] }), "status 201");
+        assert_eq!(
+            expected(&Expected::StatusIn {
+                statuses: vec![201]
+            }),
+            "status 201"
+        );
         assert_eq!(
             actual(&Actual::Value {
                 pointer: "/a".into(),

@@ -183,7 +183,13 @@ fn valid_basis(ctx: &VersionCtx, op: &OperationSchema, g: &GeneratedRequest) -> 
         let mut pointers = Vec::new();
         instance_pointers(body, String::new(), &mut pointers);
         for p in pointers {
-            basis = basis.weakest(spec_basis::of_instance(doc, schema, &p, Constraint::All, &fallback));
+            basis = basis.weakest(spec_basis::of_instance(
+                doc,
+                schema,
+                &p,
+                Constraint::All,
+                &fallback,
+            ));
         }
     }
     for (name, _) in &g.query {
@@ -202,7 +208,11 @@ fn instance_pointers(v: &Value, at: String, out: &mut Vec<String>) {
     match v {
         Value::Object(o) => {
             for (k, x) in o {
-                instance_pointers(x, format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")), out);
+                instance_pointers(
+                    x,
+                    format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")),
+                    out,
+                );
             }
         }
         Value::Array(a) => {
@@ -216,21 +226,49 @@ fn instance_pointers(v: &Value, at: String, out: &mut Vec<String>) {
 }
 
 /// The basis of "this invalid request must be refused": that of the constraint it breaks.
+/// The validator names the keywords the value actually violates; where several do, the
+/// strongest ground wins (one documented violation is enough). A violation JSON Schema
+/// does not assert (e.g. contentEncoding) falls back to the keyword the case names.
 fn invalid_basis(ctx: &VersionCtx, op: &OperationSchema, g: &GeneratedRequest) -> Basis {
     let doc = &ctx.spec.doc;
     let of_op = spec_basis::of_operation(doc, op);
+    let strongest = |schema: &Value, instance: &Value| -> Option<Basis> {
+        let errs = ctx.spec.schemas.located_errors(schema, instance).ok()?;
+        errs.iter()
+            .map(|e| spec_basis::of_keyword(doc, schema, &e.schema_path, &of_op))
+            .max_by_key(|b| b.kind)
+    };
     match &g.violation {
-        Some(ViolationSite::Body { pointer, keyword }) => match &op.body {
-            Some(schema) => spec_basis::of_instance(doc, schema, pointer, Constraint::Keyword(keyword), &of_op),
-            None => of_op,
+        Some(ViolationSite::Body { pointer, keyword }) => match (&op.body, &g.body) {
+            (Some(schema), Some(body)) => strongest(schema, body).unwrap_or_else(|| {
+                spec_basis::of_instance(doc, schema, pointer, Constraint::Keyword(keyword), &of_op)
+            }),
+            _ => of_op,
         },
         Some(ViolationSite::Query { name, keyword }) => {
-            match op.params.iter().find(|p| &p.name == name) {
-                Some(p) => spec_basis::annotation(&p.raw).unwrap_or_else(|| {
-                    spec_basis::of_instance(doc, &p.schema, "", Constraint::Keyword(keyword), &of_op)
-                }),
-                None => of_op,
+            let Some(p) = op.params.iter().find(|p| &p.name == name) else {
+                return of_op;
+            };
+            if let Some(b) = spec_basis::annotation(&p.raw) {
+                return b;
             }
+            let sent = g
+                .query
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str());
+            let decoded = sent.map(|t| case::coerce(t, &p.schema, doc));
+            decoded
+                .and_then(|d| strongest(&p.schema, &d))
+                .unwrap_or_else(|| {
+                    spec_basis::of_instance(
+                        doc,
+                        &p.schema,
+                        "",
+                        Constraint::Keyword(keyword),
+                        &of_op,
+                    )
+                })
         }
         _ => of_op,
     }
@@ -271,18 +309,27 @@ async fn run_operation(
     // Not keyed by version: every version gets the same cases, so versions compare.
     let mut runner = case::runner(ctx.seed, &format!("{id}/valid"));
     // The base for single-fault mutations: the simplest valid request.
-    let first: Option<GeneratedRequest> = case::try_draw(&strategy, &mut case::runner(ctx.seed, &format!("{id}/valid")))
-        .ok()
-        .map(|mut t| {
-            while t.simplify() {}
-            t.current()
-        });
+    let first: Option<GeneratedRequest> = case::try_draw(
+        &strategy,
+        &mut case::runner(ctx.seed, &format!("{id}/valid")),
+    )
+    .ok()
+    .map(|mut t| {
+        while t.simplify() {}
+        t.current()
+    });
     let mut shrunk_once = false;
     // Why cases that need a real resource cannot run (setup failed, a binding is missing).
     let mut missing: Option<String> = None;
     for i in 0..ctx.cases {
         let Ok(mut tree) = case::try_draw(&strategy, &mut runner) else {
-            ctx.recorder.skip(v, id, "valid", "the request schema cannot be satisfied", (ctx.cases - i) as u64);
+            ctx.recorder.skip(
+                v,
+                id,
+                "valid",
+                "the request schema cannot be satisfied",
+                (ctx.cases - i) as u64,
+            );
             break;
         };
         let g = tree.current();
@@ -312,7 +359,13 @@ async fn run_operation(
             shrunk_once = true;
             // proptest's shrinking loop: a still-failing candidate is simplified further, a
             // passing one is complicated back; each candidate is a request of its own.
-            let mut best = (req.clone(), verdicts, resp.clone(), g.label.clone(), claim.clone());
+            let mut best = (
+                req.clone(),
+                verdicts,
+                resp.clone(),
+                g.label.clone(),
+                claim.clone(),
+            );
             let mut more = tree.simplify();
             let mut budget = 256;
             while more && budget > 0 && !ctx.recorder.exhausted() {
@@ -340,13 +393,33 @@ async fn run_operation(
                         best = (creq, cv, cr, cand.label.clone(), cclaim);
                     }
                 }
-                more = if fails { tree.simplify() } else { tree.complicate() };
+                more = if fails {
+                    tree.simplify()
+                } else {
+                    tree.complicate()
+                };
             }
             let (r, verdicts, resp, label, _) = best;
-            record(ctx, op, &case_id, &format!("valid request (shrunk): {label}"), &r, resp.as_ref(), verdicts);
+            record(
+                ctx,
+                op,
+                &case_id,
+                &format!("valid request (shrunk): {label}"),
+                &r,
+                resp.as_ref(),
+                verdicts,
+            );
             cleanup(ctx, cfg, &mut b, resp.as_ref(), &case_id).await;
         } else {
-            record(ctx, op, &case_id, &format!("valid request: {}", g.label), &req, resp.as_ref(), verdicts);
+            record(
+                ctx,
+                op,
+                &case_id,
+                &format!("valid request: {}", g.label),
+                &req,
+                resp.as_ref(),
+                verdicts,
+            );
             cleanup(ctx, cfg, &mut b, resp.as_ref(), &case_id).await;
         }
     }
@@ -362,7 +435,8 @@ async fn run_operation(
     // when the resource is missing, with the profile's unknown id in the path.
     let unknown_path = missing.is_some();
     let invalid = case::invalid_requests(op, &ctx.spec.doc, &base, &ctx.spec.schemas);
-    let any_wanted = |kind: &str, n: usize| (0..n).any(|j| ctx.wants(&format!("{v}/{id}/{kind}/{j}")));
+    let any_wanted =
+        |kind: &str, n: usize| (0..n).any(|j| ctx.wants(&format!("{v}/{id}/{kind}/{j}")));
     if ctx.case_filter.is_some()
         && !unknown_path
         && (any_wanted("invalid", invalid.len()) || any_wanted("auth", 3))
@@ -381,7 +455,17 @@ async fn run_operation(
         let claim = Claim::Invalid {
             basis: invalid_basis(ctx, op, g),
         };
-        send_record_cleanup(ctx, op, cfg, &mut b, &case_id, &format!("invalid request: {}", g.label), &req, &claim).await;
+        send_record_cleanup(
+            ctx,
+            op,
+            cfg,
+            &mut b,
+            &case_id,
+            &format!("invalid request: {}", g.label),
+            &req,
+            &claim,
+        )
+        .await;
     }
     // An id that names nothing: the request is refused.
     if !op.path.contains('{') {
@@ -393,7 +477,17 @@ async fn run_operation(
                 let claim = Claim::Invalid {
                     basis: spec_basis::of_statuses(&ctx.spec.doc, op),
                 };
-                send_record_cleanup(ctx, op, cfg, &mut b, &case_id, "request naming an unknown id", &req, &claim).await;
+                send_record_cleanup(
+                    ctx,
+                    op,
+                    cfg,
+                    &mut b,
+                    &case_id,
+                    "request naming an unknown id",
+                    &req,
+                    &claim,
+                )
+                .await;
             }
         }
     }
@@ -402,7 +496,8 @@ async fn run_operation(
     if let (Some(schema), Some(body)) = (&op.body, &base.body) {
         let boundaries = case::boundary_instances(schema, &ctx.spec.doc, body);
         if let Some(why) = &missing {
-            ctx.recorder.skip(v, id, "boundary", why, boundaries.len() as u64);
+            ctx.recorder
+                .skip(v, id, "boundary", why, boundaries.len() as u64);
         } else {
             for (j, (label, inst)) in boundaries.into_iter().enumerate() {
                 let case_id = format!("{v}/{id}/boundary/{j}");
@@ -417,7 +512,15 @@ async fn run_operation(
                 for ptr in &cfg.unique {
                     let differs = body.pointer(ptr) != inst.pointer(ptr);
                     if let (true, Some(Value::String(val))) = (differs, inst.pointer_mut(ptr)) {
-                        let short = ctx.names(&format!("boundary/{id}/{j}"));
+                        // Shorter than a generated name, so comparisons cannot canonicalise
+                        // it: it depends on the seed and the case alone (not the version or
+                        // run id), and the key is deleted at once.
+                        let short = Names::new(
+                            ctx.seed,
+                            "",
+                            &format!("boundary/{id}/{j}"),
+                            &ctx.profile.names,
+                        );
                         *val = fresh_of_len(&mut names, short, val.chars().count());
                     }
                 }
@@ -447,7 +550,17 @@ async fn run_operation(
         };
         req.auth = *auth;
         let label = format!("{auth:?} request");
-        send_record_cleanup(ctx, op, cfg, &mut b, &case_id, &label, &req, &Claim::BadAuth).await;
+        send_record_cleanup(
+            ctx,
+            op,
+            cfg,
+            &mut b,
+            &case_id,
+            &label,
+            &req,
+            &Claim::BadAuth,
+        )
+        .await;
     }
 }
 
@@ -572,7 +685,8 @@ fn to_request(
     if let Some(body) = body.as_mut() {
         for (ptr, u) in cfg.unique.iter().zip(unique) {
             let mutated = base.is_some_and(|bs| {
-                bs.body.as_ref().and_then(|x| x.pointer(ptr)) != Some(&*body).and_then(|x| x.pointer(ptr))
+                bs.body.as_ref().and_then(|x| x.pointer(ptr))
+                    != Some(&*body).and_then(|x| x.pointer(ptr))
             });
             if mutated {
                 continue;
@@ -605,11 +719,15 @@ async fn send(
     req: &Request,
     claim: &Claim,
     case: &str,
-) -> (Verdicts, Option<Result<Response, crate::target::http::Transport>>) {
+) -> (
+    Verdicts,
+    Option<Result<Response, crate::target::http::Transport>>,
+) {
     let mut v = Verdicts::new();
     match ctx.client.send(req).await {
         Ok(resp) => {
-            ctx.ledger.observe(&ctx.version, &op.operation_id, case, req, &resp);
+            ctx.ledger
+                .observe(&ctx.version, &op.operation_id, case, req, &resp);
             crate::check::response::check_response(&ctx.scope(op), claim, &resp, &mut v);
             (v, Some(Ok(resp)))
         }
@@ -622,7 +740,11 @@ async fn send(
 /// ones come from `short`, which does not depend on the version (such a key is deleted at once).
 fn fresh_of_len(names: &mut Names, mut short: Names, len: usize) -> String {
     let n = names.fresh();
-    let mut s = if len >= n.len() { n } else { short.fresh_bare() };
+    let mut s = if len >= n.len() {
+        n
+    } else {
+        short.fresh_bare()
+    };
     while s.len() < len {
         s.push('z');
     }

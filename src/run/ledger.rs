@@ -74,23 +74,35 @@ impl Ledger {
     }
 
     /// Note what an answered request created or removed.
-    pub fn observe(&self, version: &str, operation: &str, case: &str, req: &Request, resp: &Response) {
+    pub fn observe(
+        &self,
+        version: &str,
+        operation: &str,
+        case: &str,
+        req: &Request,
+        resp: &Response,
+    ) {
         let Some(rule) = &self.rule else { return };
         if !(200..300).contains(&resp.status) {
             return;
         }
         if let Some(ptr) = rule.created_by.get(operation) {
-            if let Some(id) = resp.json.as_ref().and_then(|j| j.pointer(ptr)).and_then(id_text) {
-                self.created
-                    .lock()
-                    .push((version.into(), id, case.into()));
+            if let Some(id) = resp
+                .json
+                .as_ref()
+                .and_then(|j| j.pointer(ptr))
+                .and_then(id_text)
+            {
+                self.created.lock().push((version.into(), id, case.into()));
             }
         }
         let removal = rule.removal();
         if removal.call.as_deref() == Some(operation) {
             let wants_query = removal.query.iter().all(|(k, v)| {
                 let v = crate::run::template::text(v);
-                req.query.iter().any(|(qk, qv)| qk == k && (v.contains("{{") || *qv == v))
+                req.query
+                    .iter()
+                    .any(|(qk, qv)| qk == k && (v.contains("{{") || *qv == v))
             });
             if wants_query {
                 let created = self.created.lock();

@@ -76,7 +76,10 @@ impl VersionCtx<'_> {
     }
 
     /// The generic-check scope of an operation of this version.
-    pub fn scope<'s>(&'s self, op: &'s crate::spec::Operation) -> crate::check::response::Scope<'s> {
+    pub fn scope<'s>(
+        &'s self,
+        op: &'s crate::spec::Operation,
+    ) -> crate::check::response::Scope<'s> {
         crate::check::response::Scope {
             spec: self.spec,
             op,
@@ -157,7 +160,11 @@ pub fn new_run_id() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or_default();
-    let h = Sha256::digest(format!("{t}|{}|{}", std::process::id(), rand::random::<u64>()));
+    let h = Sha256::digest(format!(
+        "{t}|{}|{}",
+        std::process::id(),
+        rand::random::<u64>()
+    ));
     h[..8]
         .iter()
         .map(|b| char::from_digit((*b % 36) as u32, 36).expect("digit < 36"))

@@ -7,7 +7,9 @@ use proptest::strategy::{Strategy, ValueTree};
 
 /// Length classes in bytes, smallest first: the first length that fails is the minimal
 /// failing one among them (shrinking by construction).
-pub const LENGTHS: &[usize] = &[0, 1, 2, 15, 16, 17, 31, 32, 33, 64, 255, 256, 1000, 4096, 8192];
+pub const LENGTHS: &[usize] = &[
+    0, 1, 2, 15, 16, 17, 31, 32, 33, 64, 255, 256, 1000, 4096, 8192,
+];
 
 /// The bytes of the plaintext of `len` for `seed`, as standard padded base64.
 pub fn plaintext_b64(seed: u64, len: usize) -> String {
@@ -36,7 +38,9 @@ mod tests {
     fn plaintexts_have_their_length_and_depend_on_seed_and_length_only() {
         for &n in LENGTHS {
             let b = plaintext_b64(7, n);
-            let raw = base64::engine::general_purpose::STANDARD.decode(&b).unwrap();
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(&b)
+                .unwrap();
             assert_eq!(raw.len(), n);
             assert_eq!(plaintext_b64(7, n), b, "reproducible");
         }

@@ -549,7 +549,8 @@ fn redact_actual(a: Actual, fields: &[String]) -> Actual {
                 .into_iter()
                 .map(|mut e| {
                     if secrets::pointer_is_secret(&e.pointer, fields) {
-                        e.message = format!("{REDACTED} (the value of a secret field fails the schema)");
+                        e.message =
+                            format!("{REDACTED} (the value of a secret field fails the schema)");
                     }
                     e
                 })

@@ -69,7 +69,12 @@ impl SecretStore {
         let all: Vec<&str> = values
             .iter()
             .map(String::as_str)
-            .chain(extra.iter().map(String::as_str).filter(|s| s.len() >= MIN_SCRUB_LEN))
+            .chain(
+                extra
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|s| s.len() >= MIN_SCRUB_LEN),
+            )
             .collect();
         scrub_with(v, &|s: &str| {
             let mut out = s.to_string();
@@ -193,7 +198,10 @@ mod tests {
         );
         store.add_sent(&["SIGNATURE-VALUE-XYZ".into()]);
         let s = store.final_scrubber();
-        assert_eq!(s.scrub("x SIGNATURE-VALUE-XYZ y"), format!("x {REDACTED} y"));
+        assert_eq!(
+            s.scrub("x SIGNATURE-VALUE-XYZ y"),
+            format!("x {REDACTED} y")
+        );
         assert!(pointer_is_secret("/data/plaintext", &fields));
         assert!(!pointer_is_secret("/data/ciphertext", &fields));
         assert!(header_is_secret("X-Vault-Token") && !header_is_secret("Scp-Api-Version"));

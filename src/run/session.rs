@@ -15,7 +15,7 @@
 //! ```
 
 use super::generation::Generation;
-use super::ledger::{CleanupRule, Leftover, Ledger};
+use super::ledger::{CleanupRule, Ledger, Leftover};
 use super::record::{Observation, Outcome, Recorder, RecorderConfig};
 use super::suite::{self, Suite};
 use super::template::Bindings;
@@ -44,7 +44,9 @@ pub enum SessionError {
     #[error("target unusable: {0}")]
     Unusable(String),
     /// The first signed request was refused as unauthenticated.
-    #[error("credentials rejected: {operation} answered {status} to a signed request; check {env}")]
+    #[error(
+        "credentials rejected: {operation} answered {status} to a signed request; check {env}"
+    )]
     CredentialsRejected {
         operation: String,
         status: u16,
@@ -103,11 +105,8 @@ impl Inputs {
     pub fn load(set: &SpecSet, suites_dir: &Path, plan: &RunPlan) -> Result<Self, SessionError> {
         let input = SessionError::Input;
         let suites = suite::load_dir(suites_dir).map_err(|e| input(e.to_string()))?;
-        let generation =
-            Generation::load(&suites_dir.join("generation.json")).map_err(input)?;
-        generation
-            .validate(&set.all_operations())
-            .map_err(input)?;
+        let generation = Generation::load(&suites_dir.join("generation.json")).map_err(input)?;
+        generation.validate(&set.all_operations()).map_err(input)?;
         for s in &plan.suites {
             if s != "generated" && !suites.iter().any(|x| &x.name == s) {
                 let names: Vec<&str> = suites.iter().map(|x| x.name.as_str()).collect();
@@ -117,11 +116,8 @@ impl Inputs {
                 )));
             }
         }
-        let specs: Vec<&crate::spec::VersionSpec> = plan
-            .versions
-            .iter()
-            .filter_map(|v| set.get(v))
-            .collect();
+        let specs: Vec<&crate::spec::VersionSpec> =
+            plan.versions.iter().filter_map(|v| set.get(v)).collect();
         for s in &suites {
             suite::validate_against(s, &specs).map_err(input)?;
         }
@@ -275,7 +271,8 @@ impl<'s> Session<'s> {
         )
         .map_err(|e| SessionError::Input(e.to_string()))?;
         copts.max_body = copts.max_body.max(1);
-        let client = Client::new(base, signer, copts).map_err(|e| SessionError::Input(e.to_string()))?;
+        let client =
+            Client::new(base, signer, copts).map_err(|e| SessionError::Input(e.to_string()))?;
         let _ = creds.secret_values();
         Ok(Session {
             set,
@@ -407,11 +404,9 @@ impl<'s> Session<'s> {
 fn probe_operation<'a>(ctx: &'a VersionCtx) -> Option<&'a crate::spec::Operation> {
     match &ctx.profile.probe {
         Some(id) => ctx.spec.operation(id),
-        None => ctx
-            .spec
-            .operations
-            .iter()
-            .find(|o| o.method == "GET" && !o.path.contains('{') && o.params.iter().all(|p| !p.required)),
+        None => ctx.spec.operations.iter().find(|o| {
+            o.method == "GET" && !o.path.contains('{') && o.params.iter().all(|p| !p.required)
+        }),
     }
 }
 
@@ -447,7 +442,12 @@ async fn probe(ctx: &VersionCtx<'_>) -> Result<(), SessionError> {
                     verdicts: v,
                 },
             );
-            if ctx.profile.errors.credentials_rejected.contains(&resp.status) {
+            if ctx
+                .profile
+                .errors
+                .credentials_rejected
+                .contains(&resp.status)
+            {
                 let names: Vec<String> = ctx
                     .profile
                     .auth
@@ -476,7 +476,10 @@ async fn absent_operations(
     ctx: &VersionCtx<'_>,
     all: &std::collections::BTreeMap<String, (String, String)>,
 ) {
-    for (id, (method, path)) in all.iter().filter(|(id, _)| ctx.spec.operation(id).is_none()) {
+    for (id, (method, path)) in all
+        .iter()
+        .filter(|(id, _)| ctx.spec.operation(id).is_none())
+    {
         let case = format!("{}/{id}/absent/0", ctx.version);
         if !ctx.wants(&case) || !ctx.in_partition(id) {
             continue;
@@ -500,8 +503,12 @@ async fn absent_operations(
                 &format!("version {} documents no operation {id}", ctx.version),
             ));
             v.check(CheckId::NotAServerError, r.status < 500, || {
-                Failure::new(CheckId::NotAServerError, Expected::StatusBelow500, status_actual(r))
-                    .with_basis(not_served.clone())
+                Failure::new(
+                    CheckId::NotAServerError,
+                    Expected::StatusBelow500,
+                    status_actual(r),
+                )
+                .with_basis(not_served.clone())
             });
             // Served at all (2xx) contradicts the document; refused otherwise than 404 is
             // a choice no document makes.
@@ -513,7 +520,9 @@ async fn absent_operations(
             v.check(CheckId::VersionShape, r.status == 404, || {
                 Failure::new(
                     CheckId::VersionShape,
-                    Expected::StatusIn { statuses: vec![404] },
+                    Expected::StatusIn {
+                        statuses: vec![404],
+                    },
                     status_actual(r),
                 )
                 .with_basis(basis)

@@ -183,7 +183,9 @@ impl Step {
         .filter(|x| **x)
         .count();
         if kinds != 1 {
-            return Err(format!("{what}: needs exactly one of call, raw, paginate, repeat"));
+            return Err(format!(
+                "{what}: needs exactly one of call, raw, paginate, repeat"
+            ));
         }
         if let Some(c) = &self.check {
             c.parse::<CheckId>().map_err(|e| format!("{what}: {e}"))?;
@@ -214,7 +216,10 @@ impl Step {
             }
             for (j, s) in r.steps.iter().enumerate() {
                 if s.repeat.is_some() || s.paginate.is_some() {
-                    return Err(format!("{what}, repeated step {}: only call and raw steps repeat", j + 1));
+                    return Err(format!(
+                        "{what}, repeated step {}: only call and raw steps repeat",
+                        j + 1
+                    ));
                 }
                 s.validate(&format!("{what}, repeated step {}", j + 1))?;
             }
@@ -275,12 +280,17 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Suite>, SuiteError> {
         .collect();
     entries.sort();
     if entries.is_empty() {
-        return Err(err(dir, "holds no suite (*.json besides generation.json)".into()));
+        return Err(err(
+            dir,
+            "holds no suite (*.json besides generation.json)".into(),
+        ));
     }
     let mut out: Vec<Suite> = Vec::new();
     for p in entries {
-        let text = crate::bundled::read_to_string(&p).map_err(|e| err(&p, format!("cannot read: {e}")))?;
-        let s: Suite = serde_json::from_str(&text).map_err(|e| err(&p, format!("not a suite: {e}")))?;
+        let text =
+            crate::bundled::read_to_string(&p).map_err(|e| err(&p, format!("cannot read: {e}")))?;
+        let s: Suite =
+            serde_json::from_str(&text).map_err(|e| err(&p, format!("not a suite: {e}")))?;
         if out.iter().any(|o| o.name == s.name) {
             return Err(err(&p, format!("a second suite named '{}'", s.name)));
         }
@@ -288,7 +298,8 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Suite>, SuiteError> {
             return Err(err(&p, "the suite has no steps".into()));
         }
         for (i, st) in s.steps.iter().enumerate() {
-            st.validate(&format!("step {}", i + 1)).map_err(|r| err(&p, r))?;
+            st.validate(&format!("step {}", i + 1))
+                .map_err(|r| err(&p, r))?;
         }
         out.push(s);
     }
@@ -391,7 +402,9 @@ pub async fn run_suite(s: &Suite, ctx: &VersionCtx<'_>) {
             continue;
         }
         if let Some(r) = &st.repeat {
-            let only = stop_at.as_ref().and_then(|p| (p.step == i + 1).then_some(p.len).flatten());
+            let only = stop_at
+                .as_ref()
+                .and_then(|p| (p.step == i + 1).then_some(p.len).flatten());
             if !repeat(r, ctx, &mut b, &case, &label, only).await {
                 return;
             }
@@ -502,7 +515,10 @@ pub fn build_request(
     b: &Bindings,
     extra_query: &[(String, String)],
 ) -> Result<Request, String> {
-    let call = st.call.as_deref().or(st.paginate.as_ref().map(|p| p.call.as_str()));
+    let call = st
+        .call
+        .as_deref()
+        .or(st.paginate.as_ref().map(|p| p.call.as_str()));
     let (method, mut path) = match (call, &st.raw) {
         (Some(op), _) => {
             let o = ctx
@@ -555,7 +571,9 @@ pub fn build_request(
 }
 
 enum StepResult {
-    Done { failed: bool },
+    Done {
+        failed: bool,
+    },
     /// The first step of a repeat iteration was refused with 4xx.
     Refused,
 }
@@ -568,7 +586,9 @@ pub async fn run_step(
     case: &str,
     label: &str,
 ) -> Result<(), String> {
-    run_step_with(st, ctx, b, case, label, false).await.map(|_| ())
+    run_step_with(st, ctx, b, case, label, false)
+        .await
+        .map(|_| ())
 }
 
 async fn run_step_with(
@@ -606,7 +626,8 @@ async fn run_step_with(
             return Err(format!("no response: {e}"));
         }
     };
-    ctx.ledger.observe(&ctx.version, &op_name, case, &req, &resp);
+    ctx.ledger
+        .observe(&ctx.version, &op_name, case, &req, &resp);
     let mut v = Verdicts::new();
     // Generic checks on every documented exchange.
     if let Some(op) = op_id.and_then(|o| ctx.spec.operation(o)) {
@@ -698,7 +719,10 @@ fn expectations(
     let wanted: Option<Vec<u16>> = e.status.map(|s| vec![s]).or_else(|| e.status_in.clone());
     if let Some(list) = wanted {
         if !list.contains(&resp.status) {
-            v.fail(fail(Expected::StatusIn { statuses: list }, status_actual(resp)));
+            v.fail(fail(
+                Expected::StatusIn { statuses: list },
+                status_actual(resp),
+            ));
             return Ok(true);
         }
     }
@@ -797,18 +821,37 @@ struct Page {
 /// - no item on two pages, none missing: only where the order is total. Where items tie on
 ///   the sort field, no document promises a stable order among them, so repeats and gaps
 ///   among ties are advisories.
-async fn paginate(p: &Paginate, st: &Step, ctx: &VersionCtx<'_>, b: &Bindings, case: &str, label: &str) {
+async fn paginate(
+    p: &Paginate,
+    st: &Step,
+    ctx: &VersionCtx<'_>,
+    b: &Bindings,
+    case: &str,
+    label: &str,
+) {
     let check = st.check_id().unwrap_or(CheckId::PaginationInvariants);
     let step_basis = st.expectation_basis();
     let Some(paging) = &ctx.profile.paging else {
-        not_sent(ctx, st, case, label, "the profile declares no paging".into());
+        not_sent(
+            ctx,
+            st,
+            case,
+            label,
+            "the profile declares no paging".into(),
+        );
         return;
     };
     let total = render(&p.total, b)
         .ok()
         .and_then(|v| v.as_u64().or_else(|| text(&v).parse().ok()));
     let Some(total) = total else {
-        not_sent(ctx, st, case, label, format!("total {} is not a number", p.total));
+        not_sent(
+            ctx,
+            st,
+            case,
+            label,
+            format!("total {} is not a number", p.total),
+        );
         return;
     };
     let size = p.size as u64;
@@ -891,11 +934,15 @@ async fn paginate(p: &Paginate, st: &Step, ctx: &VersionCtx<'_>, b: &Bindings, c
         if let Some(op) = op {
             check_response(&ctx.scope(op), &Claim::Suite, &pg.resp, &mut v);
         }
-        let fail = |e: Expected, a: Actual, basis: &Basis| Failure::new(check, e, a).with_basis(basis.clone());
+        let fail = |e: Expected, a: Actual, basis: &Basis| {
+            Failure::new(check, e, a).with_basis(basis.clone())
+        };
         v.pass(check);
         if pg.resp.status != 200 {
             v.fail(fail(
-                Expected::StatusIn { statuses: vec![200] },
+                Expected::StatusIn {
+                    statuses: vec![200],
+                },
                 status_actual(&pg.resp),
                 &paging.basis,
             ));
@@ -963,7 +1010,11 @@ async fn paginate(p: &Paginate, st: &Step, ctx: &VersionCtx<'_>, b: &Bindings, c
             for it in &pg.items {
                 let id = field_of(it, &paging.id);
                 if seen.contains(&id) {
-                    v.fail(fail(Expected::NoRepeats, Actual::Repeated { id: id.clone() }, &repeat_basis));
+                    v.fail(fail(
+                        Expected::NoRepeats,
+                        Actual::Repeated { id: id.clone() },
+                        &repeat_basis,
+                    ));
                 }
                 seen.push(id);
             }
@@ -1016,8 +1067,12 @@ async fn paginate(p: &Paginate, st: &Step, ctx: &VersionCtx<'_>, b: &Bindings, c
         let basis = if ties { tie_basis } else { step_basis };
         let mut v = Verdicts::new();
         v.fail(
-            Failure::new(check, Expected::ItemsOverAllPages { total }, Actual::Count { n: distinct })
-                .with_basis(basis),
+            Failure::new(
+                check,
+                Expected::ItemsOverAllPages { total },
+                Actual::Count { n: distinct },
+            )
+            .with_basis(basis),
         );
         ctx.recorder.record(
             ctx.client,

@@ -46,11 +46,15 @@ impl Annotation {
 
 fn parse_annotation(v: &Value) -> Result<Annotation, String> {
     match v {
-        Value::String(s) => Basis::parse(s).map(Annotation::Whole).map_err(|e| e.to_string()),
+        Value::String(s) => Basis::parse(s)
+            .map(Annotation::Whole)
+            .map_err(|e| e.to_string()),
         Value::Object(o) if !o.is_empty() => o
             .iter()
             .map(|(k, x)| match x.as_str() {
-                Some(s) => Basis::parse(s).map(|b| (k.clone(), b)).map_err(|e| format!("{k}: {e}")),
+                Some(s) => Basis::parse(s)
+                    .map(|b| (k.clone(), b))
+                    .map_err(|e| format!("{k}: {e}")),
                 None => Err(format!("{k}: must be a string")),
             })
             .collect::<Result<Vec<_>, _>>()
@@ -241,7 +245,11 @@ pub fn of_instance(
     }
     // Constraints may sit on the node or on its alternatives (a nullable bounded integer).
     let mut nodes = vec![node];
-    if let Some(alts) = node.get("anyOf").or_else(|| node.get("oneOf")).and_then(Value::as_array) {
+    if let Some(alts) = node
+        .get("anyOf")
+        .or_else(|| node.get("oneOf"))
+        .and_then(Value::as_array)
+    {
         nodes.extend(alts.iter().map(|a| resolve(a, doc)));
     }
     let mut own: Option<Basis> = None;
@@ -259,7 +267,10 @@ pub fn of_instance(
         }
     }
     own.or(w.found)
-        .or_else(|| w.model.map(|(name, m)| Basis::documented(cite(doc, m, name))))
+        .or_else(|| {
+            w.model
+                .map(|(name, m)| Basis::documented(cite(doc, m, name)))
+        })
         .unwrap_or_else(|| fallback.clone())
 }
 
@@ -346,12 +357,23 @@ mod tests {
         use crate::check::basis::BasisKind::*;
         let at = |p: &str, c: Constraint| of_instance(&d, &s, p, c, &fb);
         assert_eq!(at("/cycle", Constraint::Keyword("maximum")).kind, Assumed);
-        assert_eq!(at("/cycle", Constraint::Keyword("type")).kind, Documented, "the type is the document's");
-        assert_eq!(at("/cycle", Constraint::All).kind, Assumed, "a valid value rests on every bound");
+        assert_eq!(
+            at("/cycle", Constraint::Keyword("type")).kind,
+            Documented,
+            "the type is the document's"
+        );
+        assert_eq!(
+            at("/cycle", Constraint::All).kind,
+            Assumed,
+            "a valid value rests on every bound"
+        );
         assert_eq!(at("/purpose", Constraint::Keyword("enum")).kind, Observed);
         assert_eq!(at("/name", Constraint::All).source, "ref.txt:10 (Req)");
         assert_eq!(at("/inner/v", Constraint::All).source, "ref.txt:20 (In)");
-        assert_eq!(of_instance(&d, &json!({"type": "string"}), "", Constraint::All, &fb), fb);
+        assert_eq!(
+            of_instance(&d, &json!({"type": "string"}), "", Constraint::All, &fb),
+            fb
+        );
     }
 
     #[test]
@@ -359,13 +381,33 @@ mod tests {
         let d = doc();
         let root = json!({"$ref": "#/components/schemas/Req"});
         let fb = Basis::documented("fallback");
-        let b = of_keyword(&d, &root, "/components/schemas/Req/properties/cycle/maximum", &fb);
+        let b = of_keyword(
+            &d,
+            &root,
+            "/components/schemas/Req/properties/cycle/maximum",
+            &fb,
+        );
         assert_eq!(b.kind, crate::check::basis::BasisKind::Assumed);
-        let b = of_keyword(&d, &root, "/components/schemas/Req/properties/cycle/type", &fb);
+        let b = of_keyword(
+            &d,
+            &root,
+            "/components/schemas/Req/properties/cycle/type",
+            &fb,
+        );
         assert_eq!(b.source, "ref.txt:10 (Req)");
-        let b = of_keyword(&d, &root, "/components/schemas/Req/properties/purpose/enum", &fb);
+        let b = of_keyword(
+            &d,
+            &root,
+            "/components/schemas/Req/properties/purpose/enum",
+            &fb,
+        );
         assert_eq!(b.kind, crate::check::basis::BasisKind::Observed);
-        let b = of_keyword(&d, &root, "/components/schemas/Req/properties/name/pattern", &fb);
+        let b = of_keyword(
+            &d,
+            &root,
+            "/components/schemas/Req/properties/name/pattern",
+            &fb,
+        );
         assert_eq!(b.source, "ref.txt:10 (Req)");
         assert_eq!(of_keyword(&d, &root, "/$ref", &fb), fb);
     }

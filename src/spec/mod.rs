@@ -86,6 +86,16 @@ impl SpecSet {
     /// Loads and validates a spec directory: every problem found here is an input error,
     /// reported before any request is sent.
     pub fn load(dir: &Path) -> Result<Self, SpecError> {
+        Self::load_with(dir, true)
+    }
+
+    /// Loads a spec directory for `spec lint`, which reports dangling references and broken
+    /// schemas as findings instead of refusing the directory.
+    pub fn load_lenient(dir: &Path) -> Result<Self, SpecError> {
+        Self::load_with(dir, false)
+    }
+
+    fn load_with(dir: &Path, strict: bool) -> Result<Self, SpecError> {
         let prof_path = dir.join("profile.json");
         let profile: Profile =
             serde_json::from_value(read_json(&prof_path)?).map_err(|e| SpecError::Invalid {
@@ -122,7 +132,7 @@ impl SpecSet {
         for v in &registry.versions {
             let p = dir.join(&v.spec);
             let doc = read_json(&p)?;
-            versions.push(Self::version(&p, &v.version, doc)?);
+            versions.push(Self::version(&p, &v.version, doc, strict)?);
         }
         if versions.is_empty() {
             return Err(SpecError::Invalid {
@@ -138,14 +148,22 @@ impl SpecSet {
         })
     }
 
-    fn version(path: &Path, version: &str, doc: Value) -> Result<VersionSpec, SpecError> {
+    fn version(
+        path: &Path,
+        version: &str,
+        doc: Value,
+        strict: bool,
+    ) -> Result<VersionSpec, SpecError> {
         let shape = |pointer: String, reason: String| SpecError::Shape {
             path: path.into(),
             pointer,
             reason,
         };
         if !doc.is_object() {
-            return Err(shape(String::new(), "an OpenAPI document must be an object".into()));
+            return Err(shape(
+                String::new(),
+                "an OpenAPI document must be an object".into(),
+            ));
         }
         let declared = doc.pointer("/info/version").and_then(Value::as_str);
         if declared != Some(version) {
@@ -154,8 +172,20 @@ impl SpecSet {
                 format!("is {declared:?}, the registry says {version}"),
             ));
         }
+        if !strict {
+            let operations = model::operations(&doc).unwrap_or_default();
+            return Ok(VersionSpec {
+                version: version.to_string(),
+                schemas: SchemaSet::new(&doc),
+                doc,
+                operations,
+            });
+        }
         if let Some((at, target)) = model::dangling_refs(&doc).into_iter().next() {
-            return Err(shape(at, format!("'{target}' names nothing in the document")));
+            return Err(shape(
+                at,
+                format!("'{target}' names nothing in the document"),
+            ));
         }
         if let Some((at, why)) = basis::malformed(&doc).into_iter().next() {
             return Err(shape(at, why));
@@ -201,7 +231,9 @@ impl SpecSet {
 
     /// The newest version in registry order.
     pub fn latest(&self) -> &VersionSpec {
-        self.versions.last().expect("load refuses an empty registry")
+        self.versions
+            .last()
+            .expect("load refuses an empty registry")
     }
 
     pub fn api(&self) -> &str {

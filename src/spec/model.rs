@@ -288,8 +288,12 @@ mod tests {
             operations(&bad).unwrap_err().pointer,
             "/paths/~1x/get/responses"
         );
-        let dup = json!({"paths": {"/x": {"get": {"operationId": "a"}, "put": {"operationId": "a"}}}});
-        assert!(operations(&dup).unwrap_err().reason.contains("two operations"));
+        let dup =
+            json!({"paths": {"/x": {"get": {"operationId": "a"}, "put": {"operationId": "a"}}}});
+        assert!(operations(&dup)
+            .unwrap_err()
+            .reason
+            .contains("two operations"));
     }
 
     #[test]
@@ -315,7 +319,8 @@ mod tests {
         assert_eq!(
             dangling_refs(&broken),
             vec![(
-                "/paths/~1k~1{id}/get/responses/200/content/application~1json/schema/$ref".to_string(),
+                "/paths/~1k~1{id}/get/responses/200/content/application~1json/schema/$ref"
+                    .to_string(),
                 "#/components/schemas/K".to_string()
             )]
         );

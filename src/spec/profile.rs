@@ -246,7 +246,10 @@ mod tests {
     #[test]
     fn the_example_parses() {
         let p = example();
-        assert_eq!(p.version_header("1.3"), Some(("X-Api-Version".into(), "v1.3".into())));
+        assert_eq!(
+            p.version_header("1.3"),
+            Some(("X-Api-Version".into(), "v1.3".into()))
+        );
         assert_eq!(p.registry.word(StatusMeaning::Current), Some("CURRENT"));
     }
 

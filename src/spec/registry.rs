@@ -50,7 +50,11 @@ impl VersionEntry {
 
     /// (effective status, days until Not Before — negative when overdue), in the words of
     /// the API's registry vocabulary.
-    pub fn effective(&self, as_of: NaiveDate, vocab: &RegistryVocabulary) -> (Effective, Option<i64>) {
+    pub fn effective(
+        &self,
+        as_of: NaiveDate,
+        vocab: &RegistryVocabulary,
+    ) -> (Effective, Option<i64>) {
         match self.not_before_date() {
             None if vocab.meaning(&self.status) == Some(StatusMeaning::Current) => {
                 (Effective::Current, None)

@@ -45,7 +45,17 @@ impl SchemaSet {
         Ok(self
             .located_errors(schema, value)?
             .into_iter()
-            .map(|e| format!("{}: {}", if e.pointer.is_empty() { "/" } else { &e.pointer }, e.message))
+            .map(|e| {
+                format!(
+                    "{}: {}",
+                    if e.pointer.is_empty() {
+                        "/"
+                    } else {
+                        &e.pointer
+                    },
+                    e.message
+                )
+            })
             .collect())
     }
 
@@ -56,7 +66,11 @@ impl SchemaSet {
 
     /// The errors of `value` against `schema`, each with its instance pointer and the
     /// keyword location that failed (to find the constraint's basis).
-    pub fn located_errors(&self, schema: &Value, value: &Value) -> Result<Vec<LocatedError>, String> {
+    pub fn located_errors(
+        &self,
+        schema: &Value,
+        value: &Value,
+    ) -> Result<Vec<LocatedError>, String> {
         let v = self.validator(schema)?;
         let mut out = Vec::new();
         for e in v.iter_errors(value) {

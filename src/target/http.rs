@@ -166,7 +166,11 @@ pub enum ClientError {
 }
 
 impl Client {
-    pub fn new(base: BaseUrl, signer: Arc<dyn Signer>, opts: ClientOptions) -> Result<Self, ClientError> {
+    pub fn new(
+        base: BaseUrl,
+        signer: Arc<dyn Signer>,
+        opts: ClientOptions,
+    ) -> Result<Self, ClientError> {
         let mut b = reqwest::Client::builder()
             .connect_timeout(opts.timeout.min(Duration::from_secs(5)))
             .pool_max_idle_per_host(256)
@@ -299,7 +303,12 @@ impl Client {
         let resp_headers: Vec<(String, String)> = resp
             .headers()
             .iter()
-            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect();
         let content_type = resp
             .headers()
@@ -352,9 +361,15 @@ impl Client {
         if e.is_decode() || lower.contains("decompress") || lower.contains("invalid gzip") {
             return Transport::Decode(cause);
         }
-        if lower.contains("invalidcontenttype") || lower.contains("corrupt message") || lower.contains("wrong version number") {
+        if lower.contains("invalidcontenttype")
+            || lower.contains("corrupt message")
+            || lower.contains("wrong version number")
+        {
             return Transport::Tls(if self.base.is_https() {
-                format!("{} does not speak TLS on this port (plain HTTP?): {cause}", self.base.as_str())
+                format!(
+                    "{} does not speak TLS on this port (plain HTTP?): {cause}",
+                    self.base.as_str()
+                )
             } else {
                 cause
             });
@@ -365,7 +380,11 @@ impl Client {
         if e.is_timeout() {
             return Transport::HeadersTimeout(self.timeout_ms());
         }
-        if lower.contains("reset") || lower.contains("broken pipe") || lower.contains("connection closed") || lower.contains("incomplete message") {
+        if lower.contains("reset")
+            || lower.contains("broken pipe")
+            || lower.contains("connection closed")
+            || lower.contains("incomplete message")
+        {
             return Transport::Reset(cause);
         }
         if e.is_connect() {

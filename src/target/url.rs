@@ -29,7 +29,9 @@ impl BaseUrl {
             return Err(bad("the URL has no host"));
         }
         if url.query().is_some() {
-            return Err(bad("a base URL cannot have a query (?…): it would end up inside every request path"));
+            return Err(bad(
+                "a base URL cannot have a query (?…): it would end up inside every request path",
+            ));
         }
         if url.fragment().is_some() {
             return Err(bad("a base URL cannot have a fragment (#…)"));
@@ -69,13 +71,25 @@ mod tests {
 
     #[test]
     fn queries_fragments_and_other_schemes_are_refused_and_prefixes_kept() {
-        assert!(BaseUrl::parse("http://h/p?x=1").unwrap_err().reason.contains("query"));
+        assert!(BaseUrl::parse("http://h/p?x=1")
+            .unwrap_err()
+            .reason
+            .contains("query"));
         assert!(BaseUrl::parse("http://h/p#f").is_err());
         assert!(BaseUrl::parse("ftp://h").is_err());
         assert!(BaseUrl::parse("h:80").is_err());
         assert!(BaseUrl::parse("http://u:p@h").is_err());
-        assert_eq!(BaseUrl::parse("http://h:8080/kms/").unwrap().as_str(), "http://h:8080/kms");
-        assert_eq!(BaseUrl::parse("https://H.example").unwrap().as_str(), "https://h.example");
-        assert_eq!(BaseUrl::parse("http://127.0.0.1:1/x").unwrap().host(), "127.0.0.1");
+        assert_eq!(
+            BaseUrl::parse("http://h:8080/kms/").unwrap().as_str(),
+            "http://h:8080/kms"
+        );
+        assert_eq!(
+            BaseUrl::parse("https://H.example").unwrap().as_str(),
+            "https://h.example"
+        );
+        assert_eq!(
+            BaseUrl::parse("http://127.0.0.1:1/x").unwrap().host(),
+            "127.0.0.1"
+        );
     }
 }

@@ -61,7 +61,10 @@ pub struct CredentialSet(pub BTreeMap<String, String>);
 
 impl CredentialSet {
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str).filter(|s| !s.is_empty())
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|s| !s.is_empty())
     }
     pub fn is_public(name: &str) -> bool {
         matches!(name, "access_key" | "account_id")
@@ -170,7 +173,14 @@ mod tests {
         })
         .err()
         .unwrap();
-        assert_eq!(e.to_string(), "the 'token' scheme needs token (set ENV_token)");
-        assert!(for_scheme("nope", &BTreeMap::new(), &CredentialSet::default(), &|n| n.into()).is_err());
+        assert_eq!(
+            e.to_string(),
+            "the 'token' scheme needs token (set ENV_token)"
+        );
+        assert!(
+            for_scheme("nope", &BTreeMap::new(), &CredentialSet::default(), &|n| n
+                .into())
+            .is_err()
+        );
     }
 }

@@ -23,7 +23,10 @@ impl TokenSigner {
 
 impl Signer for TokenSigner {
     fn sign(&self, _req: &SignInput, _now_ms: i64) -> Vec<(String, String)> {
-        vec![(self.header.clone(), format!("{}{}", self.prefix, self.token))]
+        vec![(
+            self.header.clone(),
+            format!("{}{}", self.prefix, self.token),
+        )]
     }
     fn is_secret_header(&self, name: &str) -> bool {
         name.eq_ignore_ascii_case(&self.header)
