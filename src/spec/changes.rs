@@ -35,6 +35,7 @@ pub struct FieldFacts {
     pub pattern: Option<String>,
     pub min_length: Option<u64>,
     pub max_length: Option<u64>,
+    pub default: Option<Value>,
     pub required: bool,
 }
 
@@ -117,6 +118,7 @@ impl<'a> Resolver<'a> {
             facts.min_length = facts
                 .min_length
                 .or_else(|| a.get("minLength").and_then(Value::as_u64));
+            facts.default = facts.default.or_else(|| a.get("default").cloned());
             facts.max_length = facts
                 .max_length
                 .or_else(|| a.get("maxLength").and_then(Value::as_u64));
@@ -537,6 +539,19 @@ fn body_diff(
                 ),
             ));
         }
+        if request && fa.default != fb.default {
+            let show = |d: &Option<Value>| d.as_ref().map_or("none".to_string(), Value::to_string);
+            out.push(mk(
+                "request-property-default-changed".into(),
+                Level::Warning,
+                k,
+                format!(
+                    "request property '{k}' default {} became {}",
+                    show(&fa.default),
+                    show(&fb.default)
+                ),
+            ));
+        }
         if fa.required != fb.required {
             let (id, lvl) = match (request, fb.required) {
                 (true, true) => ("request-property-became-required", Level::Breaking),
@@ -598,6 +613,22 @@ mod tests {
         assert!(back
             .iter()
             .any(|c| c.id == "response-property-removed" && c.level == Level::Breaking));
+    }
+
+    #[test]
+    fn request_default_change_is_a_warning() {
+        let body = |d: Value| {
+            json!({"paths": {"/s": {"post": {"operationId": "sign",
+                "requestBody": {"content": {"application/json": {"schema": {"type": "object",
+                    "properties": {"hash": {"type": "string", "default": d}}}}}},
+                "responses": {"200": {"description": "OK"}}}}}})
+        };
+        let (a, b) = (body(json!("sha2-256")), body(json!("none")));
+        let d = diff(&a, &b);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].id, "request-property-default-changed");
+        assert_eq!(d[0].level, Level::Warning);
+        assert!(diff(&a, &a).is_empty());
     }
 
     #[test]
