@@ -248,3 +248,48 @@ fn openbao_272_starts_with_transit_mounted_and_stops() {
         "process {pid} still runs after stop"
     );
 }
+
+#[test]
+fn the_profile_agrees_with_the_specs() {
+    let profile = read_json("specs/openbao-transit/profile.json");
+    assert_eq!(profile["api"], "openbao-transit");
+    assert_eq!(profile["auth"]["scheme"], "token");
+    assert_eq!(profile["version"]["via"], "none");
+    assert!(profile["paging"].is_null());
+    for version in ["2.6.1", "2.7.2"] {
+        let doc = read_json(&format!("specs/openbao-transit/{version}.json"));
+        let ops = kmsconform::spec::changes::operations(&doc);
+        let scheme = &doc["components"]["securitySchemes"]["token"];
+        assert_eq!(scheme["name"], profile["auth"]["params"]["header"]);
+        let errors = profile["errors"]["schema"].as_str().unwrap();
+        assert!(doc["components"]["schemas"].get(errors).is_some());
+        for (op, status) in profile["unknown_id_statuses"].as_object().unwrap() {
+            if op == "basis" {
+                continue;
+            }
+            let (_, _, o) = ops.get(op.as_str()).unwrap_or_else(|| panic!("{op}"));
+            assert!(
+                o["responses"].get(status.to_string()).is_some(),
+                "{version} {op}: {status} not in the spec"
+            );
+        }
+        for step in profile["cleanup"]["steps"].as_array().unwrap() {
+            let call = step["call"].as_str().unwrap();
+            let (_, _, o) = ops.get(call).unwrap_or_else(|| panic!("{call}"));
+            let s = step["expect"]["status"].to_string();
+            assert!(o["responses"].get(&s).is_some(), "{call} {s}");
+        }
+        for (op, _) in profile["cleanup"]["created_by"].as_object().unwrap() {
+            assert!(ops.contains_key(op.as_str()), "{op}");
+        }
+        for op in profile["upsert"]["operations"].as_array().unwrap() {
+            assert!(ops.contains_key(op.as_str().unwrap()));
+        }
+        let reg = read_json("specs/openbao-transit/versions.json");
+        for v in reg["versions"].as_array().unwrap() {
+            assert!(profile["registry"]["statuses"]
+                .get(v["status"].as_str().unwrap())
+                .is_some());
+        }
+    }
+}
