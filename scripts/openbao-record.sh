@@ -40,8 +40,11 @@ ex() {
   LAST=$(cat /tmp/openbao-record.$$)
   rm -f /tmp/openbao-record.$$
   local resp
-  if resp=$(jq -c 'walk(if type == "string" and length > 72
-                          then .[0:40] + "…(\(length) chars)" else . end)' <<<"$LAST" 2>/dev/null) \
+  # Long values (keys, ciphertexts, signatures) are cut; error messages are kept whole.
+  if resp=$(jq -c '(.errors? // null) as $e
+                   | walk(if type == "string" and length > 72
+                          then .[0:40] + "…(\(length) chars)" else . end)
+                   | if $e != null then .errors = $e else . end' <<<"$LAST" 2>/dev/null) \
     && [[ -n "$resp" ]]; then
     :
   else
