@@ -353,8 +353,14 @@ fn run_import_openapi(
         version,
     };
     // Everything is produced in memory first: a failure leaves --out untouched.
-    let output = from_openapi::import(&text, &opts, &overlay, existing)
-        .map_err(|e| anyhow::anyhow!("{document}: {e}"))?;
+    let output = from_openapi::import(&text, &opts, &overlay, existing).map_err(|e| {
+        let hint = if is_url && headers.is_empty() && e.0.starts_with("no path matches") {
+            " (without --header, a server may list only the paths that need no credentials)"
+        } else {
+            ""
+        };
+        anyhow::anyhow!("{document}: {e}{hint}")
+    })?;
     write_output(out, &output)
 }
 

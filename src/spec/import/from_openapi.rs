@@ -126,12 +126,19 @@ pub fn import(
     }
     if paths.is_empty() {
         let sample: Vec<&str> = all_paths.keys().take(5).map(String::as_str).collect();
-        return err(format!(
-            "no path matches --paths {:?} (the document has {} paths, e.g. {})",
-            opts.paths,
-            all_paths.len(),
-            sample.join(", ")
-        ));
+        return err(if sample.is_empty() {
+            format!(
+                "no path matches --paths {:?}: the document lists no path at all",
+                opts.paths
+            )
+        } else {
+            format!(
+                "no path matches --paths {:?} (the document has {} paths, e.g. {})",
+                opts.paths,
+                all_paths.len(),
+                sample.join(", ")
+            )
+        });
     }
 
     // Components: the closure of what the kept paths reference, converted.
