@@ -359,3 +359,169 @@ fn lint_findings_are_pinned() {
         insta::assert_yaml_snapshot!("spec_lint_scp_kms", summary);
     });
 }
+
+// ---- `--from openapi`: OpenBao's own documents (specs/openbao-transit) ----
+
+const OPENBAO_VERSIONS: [&str; 2] = ["2.6.1", "2.7.2"];
+
+fn import_openapi(doc: &Path, out: &Path, version: &str) -> std::process::Output {
+    bin()
+        .current_dir(root())
+        .args(["spec", "import", "--from", "openapi"])
+        .arg(doc)
+        .args(["--api", "openbao-transit", "--paths", "/transit/"])
+        .args(["--version", version, "--overlay"])
+        .arg(root().join("specs/openbao-transit/overlay.json"))
+        .arg("--out")
+        .arg(out)
+        .output()
+        .expect("run kmsconform")
+}
+
+fn openbao_vendor(version: &str) -> PathBuf {
+    root().join(format!(
+        "specs/openbao-transit/vendor/openapi-{version}.json"
+    ))
+}
+
+#[test]
+fn committed_openbao_specs_are_byte_identical_to_a_fresh_import_in_either_order() {
+    for order in [OPENBAO_VERSIONS, ["2.7.2", "2.6.1"]] {
+        let tmp = tempfile::tempdir().unwrap();
+        for v in order {
+            let out = import_openapi(&openbao_vendor(v), tmp.path(), v);
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        for f in ["2.6.1.json", "2.7.2.json", "versions.json"] {
+            let fresh = std::fs::read(tmp.path().join(f)).unwrap();
+            let committed = std::fs::read(root().join("specs/openbao-transit").join(f)).unwrap();
+            assert!(
+                fresh == committed,
+                "{f} differs from a fresh import ({order:?}): re-run the commands of specs/openbao-transit/vendor/README.md and commit"
+            );
+        }
+    }
+}
+
+#[test]
+fn openbao_registry_ranks_releases_and_declares_the_changes() {
+    let reg: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(root().join("specs/openbao-transit/versions.json")).unwrap(),
+    )
+    .unwrap();
+    let v = reg["versions"].as_array().unwrap();
+    let rows: Vec<(&str, &str, u64)> = v
+        .iter()
+        .map(|e| {
+            (
+                e["version"].as_str().unwrap(),
+                e["status"].as_str().unwrap(),
+                e["operations"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(rows, [("2.6.1", "SUPPORTED", 42), ("2.7.2", "CURRENT", 42)]);
+    assert!(v.iter().all(|e| e["not_before"].is_null()));
+    let ids: Vec<(&str, &str)> = v[1]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["id"].as_str().unwrap(), c["operation"].as_str().unwrap()))
+        .collect();
+    assert!(
+        ids.contains(&("request-body-added", "transit-rotate-key")),
+        "{ids:?}"
+    );
+    assert!(
+        ids.contains(&("request-property-default-changed", "transit-sign")),
+        "{ids:?}"
+    );
+    let doc: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(root().join("specs/openbao-transit/2.7.2.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert_eq!(doc["servers"][0]["url"], "{origin}/v1");
+    assert_eq!(
+        doc["components"]["securitySchemes"]["token"]["name"],
+        "X-Vault-Token"
+    );
+    assert_eq!(
+        doc["paths"]["/transit/encrypt/{name}"]["post"]["operationId"],
+        "transit-encrypt"
+    );
+}
+
+#[test]
+fn openapi_import_errors_exit_2_naming_the_problem() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out_dir = tmp.path().join("out");
+    let case = |doc: &Path, want: &str| {
+        let out = import_openapi(doc, &out_dir, "2.7.2");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+        assert!(stderr.contains(want), "expected '{want}' in: {stderr}");
+        assert!(!out_dir.exists(), "nothing may be written on failure");
+    };
+    case(
+        &tmp.path().join("missing.json"),
+        "cannot read vendor document",
+    );
+    let write = |name: &str, text: &str| {
+        let p = tmp.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    case(&write("garbage.json", "{ not json"), "not a JSON document");
+    case(
+        &write(
+            "v31.json",
+            r#"{"openapi": "3.1.0", "info": {"version": "2.7.2"}, "paths": {}}"#,
+        ),
+        "not an OpenAPI 3.0 document",
+    );
+    case(
+        &write(
+            "other.json",
+            r#"{"openapi": "3.0.2", "info": {"version": "2.7.2"}, "paths": {"/sys/health": {}}}"#,
+        ),
+        "no path matches",
+    );
+    // The document says 2.6.1: importing it as 2.7.2 is refused.
+    case(&openbao_vendor("2.6.1"), "info.version is '2.6.1'");
+}
+
+#[test]
+fn openbao_lint_reports_the_documents_gaps() {
+    let out = bin()
+        .current_dir(root())
+        .args(["spec", "lint", "specs/openbao-transit", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let findings: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let count = |rule: &str| findings.iter().filter(|f| f["rule"] == rule).count();
+    // Operations the overlay does not fill keep the document's "200: OK" without a schema.
+    assert!(count("response-schema-missing") >= 20, "{findings:?}");
+    // Every operation's error statuses come from the overlay, not the document.
+    assert_eq!(count("responses-inferred"), 42);
+    assert!(count("format-unknown") >= 1, "format 'seconds'");
+    assert!(
+        count("parameter-required-default") >= 1,
+        "source default platform"
+    );
+    assert!(findings.iter().all(|f| f["severity"] != "error"));
+    assert!(findings
+        .iter()
+        .all(|f| f["versions"].as_array().unwrap().len() == 2
+            || f["rule"] == "request-example-missing"));
+}

@@ -5,7 +5,7 @@ use crate::exit_codes;
 use crate::spec::changes::Level;
 use crate::spec::cli::{self, CliSpec};
 use crate::spec::diff::{self, Finding, Side};
-use crate::spec::import::{import, ImportOutput};
+use crate::spec::import::{from_openapi, import, ImportOutput};
 use crate::spec::lint::{lint, Severity, RULES};
 use crate::spec::overlay::Overlay;
 use crate::spec::SpecSet;
@@ -18,6 +18,14 @@ use std::path::{Path, PathBuf};
 pub enum Format {
     Text,
     Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportFrom {
+    /// The printable vendor reference layout (SCP API and CLI references).
+    Scp,
+    /// An OpenAPI 3.0 document (JSON), e.g. the one an OpenBao server serves.
+    Openapi,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -50,10 +58,15 @@ impl FailOn {
 #[derive(Debug, Subcommand)]
 pub enum SpecCommand {
     /// Import a vendor API reference (printable layout) into OpenAPI 3.1 specs + versions.json;
-    /// with `--api scp-cli`, a CLI reference into `<out>/<service>/<version>.json` CLI specs.
+    /// with `--api scp-cli`, a CLI reference into `<out>/<service>/<version>.json` CLI specs;
+    /// with `--from openapi`, a vendor's OpenAPI 3.0 document into `<out>/<version>.json`
+    /// (converted to 3.1, filtered by `--paths`), added to `<out>/versions.json`.
     Import {
-        /// The vendor document (text of the printable reference).
-        document: PathBuf,
+        /// The vendor document: a file; with `--from openapi` also an http(s) URL.
+        document: String,
+        /// What the document is.
+        #[arg(long, value_enum, default_value = "scp")]
+        from: ImportFrom,
         /// API id, e.g. scp-kms; must match the overlay's `api`.
         #[arg(long)]
         api: String,
@@ -63,6 +76,17 @@ pub enum SpecCommand {
         /// Overlay file; default: <out>/overlay.json when it exists.
         #[arg(long)]
         overlay: Option<PathBuf>,
+        /// `--from openapi`: keep the paths containing this text (repeatable; required).
+        #[arg(long = "paths", value_name = "TEXT")]
+        paths: Vec<String>,
+        /// `--from openapi`: the version to import as (default: the document's info.version,
+        /// which must agree when both are given).
+        #[arg(long)]
+        version: Option<String>,
+        /// `--from openapi` with a URL: a request header, `NAME: VALUE` (repeatable), e.g. the
+        /// token a server wants before it lists authenticated paths.
+        #[arg(long = "header", value_name = "NAME: VALUE")]
+        headers: Vec<String>,
     },
     /// Check a spec directory's validity and report the vendor document's inconsistencies.
     Lint {
@@ -122,10 +146,30 @@ pub fn run(cmd: SpecCommand) -> Outcome {
     match cmd {
         SpecCommand::Import {
             document,
+            from,
             api,
             out,
             overlay,
-        } => run_import(&document, &api, &out, overlay.as_deref()),
+            paths,
+            version,
+            headers,
+        } => {
+            if from == ImportFrom::Openapi {
+                return run_import_openapi(
+                    &document,
+                    &api,
+                    &out,
+                    overlay.as_deref(),
+                    &paths,
+                    version.as_deref(),
+                    &headers,
+                );
+            }
+            if !paths.is_empty() || version.is_some() || !headers.is_empty() {
+                bail!("--paths, --version and --header apply only with --from openapi");
+            }
+            run_import(Path::new(&document), &api, &out, overlay.as_deref())
+        }
         SpecCommand::Lint {
             dir,
             as_of,
@@ -260,6 +304,111 @@ fn run_import(document: &Path, api: &str, out: &Path, overlay_path: Option<&Path
             .map_err(|e| anyhow::anyhow!("{}: {e}", document.display()))?;
         return write_output(out, &output);
     }
+    let overlay = load_overlay(api, out, overlay_path)?;
+    // Everything is produced in memory first: a failure leaves --out untouched.
+    let output = import(&text, &name, &overlay)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", document.display()))?;
+    write_output(out, &output)
+}
+
+fn run_import_openapi(
+    document: &str,
+    api: &str,
+    out: &Path,
+    overlay_path: Option<&Path>,
+    paths: &[String],
+    version: Option<&str>,
+    headers: &[String],
+) -> Outcome {
+    if paths.is_empty() {
+        bail!("--from openapi needs --paths TEXT (e.g. --paths /transit/)");
+    }
+    let is_url = document.starts_with("http://") || document.starts_with("https://");
+    if !is_url && !headers.is_empty() {
+        bail!("--header applies only when the document is a URL");
+    }
+    let (text, name) = if is_url {
+        (fetch_document(document, headers)?, document.to_string())
+    } else {
+        let p = Path::new(document);
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        (read_document(p)?, name)
+    };
+    let overlay = load_overlay(api, out, overlay_path)?;
+    let existing = if out.join("versions.json").exists() {
+        let set = SpecSet::load_lenient(out)?;
+        Some(from_openapi::Existing {
+            registry: set.registry,
+            docs: set
+                .versions
+                .into_iter()
+                .map(|v| (v.version, v.doc))
+                .collect(),
+        })
+    } else {
+        None
+    };
+    let opts = from_openapi::Options {
+        document_name: &name,
+        paths,
+        version,
+    };
+    // Everything is produced in memory first: a failure leaves --out untouched.
+    let output = from_openapi::import(&text, &opts, &overlay, existing).map_err(|e| {
+        let hint = if is_url && headers.is_empty() && e.0.starts_with("no path matches") {
+            " (without --header, a server may list only the paths that need no credentials)"
+        } else {
+            ""
+        };
+        anyhow::anyhow!("{document}: {e}{hint}")
+    })?;
+    write_output(out, &output)
+}
+
+/// GET the document (OpenBao lists authenticated paths only to a token: pass it as a header).
+fn fetch_document(url: &str, headers: &[String]) -> anyhow::Result<String> {
+    let mut map = reqwest::header::HeaderMap::new();
+    for h in headers {
+        let (k, v) = h
+            .split_once(':')
+            .with_context(|| format!("--header '{h}' is not NAME: VALUE"))?;
+        map.insert(
+            reqwest::header::HeaderName::from_bytes(k.trim().as_bytes())
+                .with_context(|| format!("--header '{h}': bad name"))?,
+            reqwest::header::HeaderValue::from_str(v.trim())
+                .with_context(|| format!("--header '{h}': bad value"))?,
+        );
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let resp = reqwest::Client::new()
+            .get(url)
+            .headers(map)
+            .timeout(std::time::Duration::from_secs(60))
+            .send()
+            .await
+            .with_context(|| format!("cannot fetch {url}"))?;
+        let status = resp.status();
+        let body = resp
+            .text()
+            .await
+            .with_context(|| format!("cannot read the body of {url}"))?;
+        if !status.is_success() {
+            bail!(
+                "{url} answered HTTP {status}: {}",
+                body.chars().take(200).collect::<String>()
+            );
+        }
+        Ok(body)
+    })
+}
+
+fn load_overlay(api: &str, out: &Path, overlay_path: Option<&Path>) -> anyhow::Result<Overlay> {
     let default_overlay = out.join("overlay.json");
     let overlay_path = overlay_path
         .map(Path::to_path_buf)
@@ -281,10 +430,7 @@ fn run_import(document: &Path, api: &str, out: &Path, overlay_path: Option<&Path
             overlay.api
         );
     }
-    // Everything is produced in memory first: a failure leaves --out untouched.
-    let output = import(&text, &name, &overlay)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", document.display()))?;
-    write_output(out, &output)
+    Ok(overlay)
 }
 
 fn read_document(document: &Path) -> anyhow::Result<String> {

@@ -201,6 +201,7 @@ mod tests {
             prefix: "kc".into(),
             length: 10,
             alphabet: "0123456789abcdefghijklmnopqrstuvwxyz".into(),
+            basis: None,
         }
     }
 

@@ -35,6 +35,7 @@ pub struct FieldFacts {
     pub pattern: Option<String>,
     pub min_length: Option<u64>,
     pub max_length: Option<u64>,
+    pub default: Option<Value>,
     pub required: bool,
 }
 
@@ -91,10 +92,27 @@ impl<'a> Resolver<'a> {
             required,
             ..Default::default()
         };
-        let alts: Vec<&Value> = match s.get("anyOf").and_then(Value::as_array) {
-            Some(a) => a.iter().map(|x| self.resolve(x)).collect(),
+        // The schema's own keywords hold beside anyOf (e.g. properties plus "one of these
+        // is required"); allOf members all hold.
+        let own = ["type", "properties", "items", "enum", "format", "pattern"]
+            .iter()
+            .any(|k| s.get(*k).is_some());
+        let mut alts: Vec<&Value> = match s.get("anyOf").and_then(Value::as_array) {
+            Some(a) => {
+                let mut v: Vec<&Value> = if own { vec![s] } else { Vec::new() };
+                v.extend(a.iter().map(|x| self.resolve(x)));
+                v
+            }
             None => vec![s],
         };
+        for x in s
+            .get("allOf")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            alts.push(self.resolve(x));
+        }
         for a in &alts {
             match a.get("type") {
                 Some(Value::String(t)) => {
@@ -117,6 +135,7 @@ impl<'a> Resolver<'a> {
             facts.min_length = facts
                 .min_length
                 .or_else(|| a.get("minLength").and_then(Value::as_u64));
+            facts.default = facts.default.or_else(|| a.get("default").cloned());
             facts.max_length = facts
                 .max_length
                 .or_else(|| a.get("maxLength").and_then(Value::as_u64));
@@ -537,6 +556,19 @@ fn body_diff(
                 ),
             ));
         }
+        if request && fa.default != fb.default {
+            let show = |d: &Option<Value>| d.as_ref().map_or("none".to_string(), Value::to_string);
+            out.push(mk(
+                "request-property-default-changed".into(),
+                Level::Warning,
+                k,
+                format!(
+                    "request property '{k}' default {} became {}",
+                    show(&fa.default),
+                    show(&fb.default)
+                ),
+            ));
+        }
         if fa.required != fb.required {
             let (id, lvl) = match (request, fb.required) {
                 (true, true) => ("request-property-became-required", Level::Breaking),
@@ -598,6 +630,52 @@ mod tests {
         assert!(back
             .iter()
             .any(|c| c.id == "response-property-removed" && c.level == Level::Breaking));
+    }
+
+    #[test]
+    fn request_default_change_is_a_warning() {
+        let body = |d: Value| {
+            json!({"paths": {"/s": {"post": {"operationId": "sign",
+                "requestBody": {"content": {"application/json": {"schema": {"type": "object",
+                    "properties": {"hash": {"type": "string", "default": d}}}}}},
+                "responses": {"200": {"description": "OK"}}}}}})
+        };
+        let (a, b) = (body(json!("sha2-256")), body(json!("none")));
+        let d = diff(&a, &b);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].id, "request-property-default-changed");
+        assert_eq!(d[0].level, Level::Warning);
+        assert!(diff(&a, &a).is_empty());
+    }
+
+    #[test]
+    fn properties_beside_any_of_and_all_of_members_are_compared() {
+        let body = |extra: Value| {
+            json!({"paths": {"/v": {"post": {"operationId": "verify",
+                "requestBody": {"content": {"application/json": {"schema": {"type": "object",
+                    "properties": {"input": {"type": "string"}, "hash": extra},
+                    "anyOf": [{"required": ["signature"]}, {"required": ["hmac"]}]}}}},
+                "responses": {"200": {"content": {"application/json": {"schema": {
+                    "allOf": [{"$ref": "#/components/schemas/Env"}],
+                    "properties": {"data": {"type": "object"}}}}}}}}}},
+             "components": {"schemas": {"Env": {"type": "object", "properties": {"request_id": extra}}}}})
+        };
+        let d = diff(
+            &body(json!({"type": "string"})),
+            &body(json!({"type": "integer"})),
+        );
+        let ids: Vec<(&str, Option<&str>)> = d
+            .iter()
+            .map(|c| (c.id.as_str(), c.location.as_deref()))
+            .collect();
+        assert!(
+            ids.contains(&("request-property-type-changed", Some("hash"))),
+            "{d:?}"
+        );
+        assert!(
+            ids.contains(&("response-property-type-changed", Some("request_id"))),
+            "{d:?}"
+        );
     }
 
     #[test]

@@ -35,6 +35,7 @@ pub const RULES: &[(&str, Level, &str)] = &[
     ("request-property-enum-changed", Level::Breaking, "a request enum changed (breaking when narrowed, info when widened)"),
     ("request-property-pattern-changed", Level::Warning, "a request property's pattern changed"),
     ("request-property-length-changed", Level::Warning, "a request property's length bounds changed"),
+    ("request-property-default-changed", Level::Warning, "a request property's default changed, appeared or went (clients that omit it get other behaviour)"),
     ("request-property-became-required", Level::Breaking, "an optional request property became required"),
     ("request-property-became-optional", Level::Info, "a required request property became optional"),
     ("response-status-added", Level::Breaking, "a response status was added (breaking for 2xx, info otherwise)"),

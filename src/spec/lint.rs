@@ -37,7 +37,64 @@ pub const RULES: &[(&str, Severity, &str)] = &[
     ("version-past-not-before", Severity::Warning, "a version is past its Not Before date but still published"),
     ("version-status-stale", Severity::Warning, "a version's published status disagrees with its Not Before date"),
     ("optional-always-present", Severity::Info, "an optional field is carried by every example of its model"),
+    ("basis-malformed", Severity::Error, "an x-kmsconform-basis is not \"documented|observed|assumed: <source>\""),
+    ("response-schema-missing", Severity::Warning, "a success response (other than 204) gives no body schema"),
+    ("error-responses-missing", Severity::Warning, "an operation documents no 4xx, 5xx or default response"),
+    ("parameter-schema-missing", Severity::Warning, "a parameter has no schema, or a schema that states no type"),
+    ("parameter-required-default", Severity::Warning, "a required parameter declares a default, which can never apply"),
+    ("format-unknown", Severity::Info, "a schema format that neither JSON Schema nor the OpenAPI format registry defines"),
+    ("object-without-properties", Severity::Info, "an object schema names no properties: anything, or nothing, is accepted"),
 ];
+
+/// Formats of JSON Schema 2020-12 and the OpenAPI format registry.
+const KNOWN_FORMATS: &[&str] = &[
+    "date-time",
+    "date",
+    "time",
+    "duration",
+    "email",
+    "idn-email",
+    "hostname",
+    "idn-hostname",
+    "ipv4",
+    "ipv6",
+    "uri",
+    "uri-reference",
+    "iri",
+    "iri-reference",
+    "uuid",
+    "uri-template",
+    "json-pointer",
+    "relative-json-pointer",
+    "regex",
+    "int32",
+    "int64",
+    "float",
+    "double",
+    "byte",
+    "binary",
+    "password",
+    "char",
+    "commonmark",
+    "decimal",
+    "decimal128",
+    "html",
+    "int8",
+    "int16",
+    "uint8",
+    "media-range",
+    "sf-binary",
+    "sf-boolean",
+    "sf-decimal",
+    "sf-integer",
+    "sf-string",
+    "sf-token",
+    "unixtime",
+    "http-date",
+    "base64url",
+];
+
+const HTTP_METHODS: &[&str] = crate::spec::import::from_openapi::HTTP_METHODS;
 
 pub fn severity_of(rule: &str) -> Severity {
     RULES
@@ -158,6 +215,8 @@ fn lint_doc(doc: &Value, sink: &mut Sink) {
         return;
     };
     check_refs(doc, doc, "#", sink);
+    check_bases(doc, "#", sink);
+    check_schema_nodes(doc, "#", sink);
     let schemas = SchemaSet::new(doc);
     let models = doc
         .pointer("/components/schemas")
@@ -176,7 +235,12 @@ fn lint_doc(doc: &Value, sink: &mut Sink) {
     let mut ids = BTreeSet::new();
     let mut presence: BTreeMap<(String, String), (usize, usize)> = BTreeMap::new();
     for (path, item) in paths {
-        for (method, op) in item.as_object().into_iter().flatten() {
+        for (method, op) in item
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(m, _)| HTTP_METHODS.contains(&m.as_str()))
+        {
             let id = op.get("operationId").and_then(Value::as_str).unwrap_or("");
             let loc = format!("{id} ({} {path})", method.to_uppercase());
             if id.is_empty() {
@@ -196,6 +260,20 @@ fn lint_doc(doc: &Value, sink: &mut Sink) {
                 sink.add("openapi-shape", loc.clone(), "operation without responses");
                 continue;
             };
+            lint_parameters(doc, op, &loc, sink);
+            if !responses
+                .keys()
+                .any(|s| s == "default" || s.starts_with('4') || s.starts_with('5'))
+            {
+                sink.add(
+                    "error-responses-missing",
+                    loc.clone(),
+                    format!(
+                        "documents only {}",
+                        responses.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                );
+            }
             if let Some(rb) = op.get("requestBody") {
                 let media = rb.pointer("/content/application~1json");
                 match media.and_then(|m| m.get("example")) {
@@ -250,7 +328,25 @@ fn lint_doc(doc: &Value, sink: &mut Sink) {
                     );
                     walk_presence(&models, schema, ex, &mut presence);
                 }
-                if resp.get("x-kmsconform-no-example").is_some() {
+                let success = status.starts_with('2') && status != "204";
+                if success && media.and_then(|m| m.get("schema")).is_none() {
+                    sink.add(
+                        "response-schema-missing",
+                        loc.clone(),
+                        format!(
+                            "response {status} ({}) gives no body schema",
+                            resp.get("description")
+                                .and_then(Value::as_str)
+                                .unwrap_or("no description")
+                        ),
+                    );
+                }
+                let no_example = media.is_some_and(|m| {
+                    m.get("schema").is_some()
+                        && m.get("example").is_none()
+                        && m.get("examples").is_none()
+                });
+                if resp.get("x-kmsconform-no-example").is_some() || (success && no_example) {
                     sink.add(
                         "response-example-missing",
                         loc.clone(),
@@ -269,6 +365,13 @@ fn lint_doc(doc: &Value, sink: &mut Sink) {
                     .and_then(Value::as_str)
                 {
                     inferred.push(format!("{status} from {from}"));
+                } else if let Some((kind, _)) = resp
+                    .get(BASIS_KEY)
+                    .and_then(Value::as_str)
+                    .and_then(parse_basis)
+                    .filter(|(k, _)| *k != "documented")
+                {
+                    inferred.push(format!("{status} from the overlay ({kind})"));
                 }
             }
             if !inferred.is_empty() {
@@ -484,6 +587,140 @@ fn walk_presence(
         if let Some(ps) = props.get(k) {
             walk_presence(models, ps, x, acc);
         }
+    }
+}
+
+/// Parameters (operation-level, `$ref`s followed): a schema with a type; no default on a
+/// required one.
+fn lint_parameters(doc: &Value, op: &Value, loc: &str, sink: &mut Sink) {
+    for p in op
+        .get("parameters")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let p = match p
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix('#'))
+        {
+            Some(ptr) => doc.pointer(ptr).unwrap_or(p),
+            None => p,
+        };
+        let name = format!(
+            "{} parameter '{}'",
+            p.get("in").and_then(Value::as_str).unwrap_or("?"),
+            p.get("name").and_then(Value::as_str).unwrap_or("?")
+        );
+        let schema = p.get("schema");
+        let typed = schema.is_some_and(|s| {
+            ["type", "$ref", "enum", "const", "anyOf", "oneOf", "allOf"]
+                .iter()
+                .any(|k| s.get(k).is_some())
+        });
+        if p.get("content").is_none() && !typed {
+            sink.add(
+                "parameter-schema-missing",
+                loc.to_string(),
+                match schema {
+                    None => format!("{name} has no schema"),
+                    Some(_) => format!("{name} has a schema that states no type"),
+                },
+            );
+        }
+        if p.get("required") == Some(&Value::Bool(true)) {
+            if let Some(d) = schema.and_then(|s| s.get("default")) {
+                sink.add(
+                    "parameter-required-default",
+                    loc.to_string(),
+                    format!("{name} is required and declares default {d}"),
+                );
+            }
+        }
+    }
+}
+
+const BASIS_KEY: &str = crate::spec::import::from_openapi::BASIS_KEY;
+use crate::spec::import::from_openapi::parse_basis;
+
+/// Every `x-kmsconform-basis` must say its kind and source.
+fn check_bases(v: &Value, at: &str, sink: &mut Sink) {
+    match v {
+        Value::Object(o) => {
+            if let Some(b) = o.get(BASIS_KEY) {
+                if b.as_str().and_then(parse_basis).is_none() {
+                    sink.add(
+                        "basis-malformed",
+                        at.to_string(),
+                        format!("{BASIS_KEY} {b}"),
+                    );
+                }
+            }
+            for (k, x) in o {
+                check_bases(x, &format!("{at}/{}", escape(k)), sink);
+            }
+        }
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .for_each(|(i, x)| check_bases(x, &format!("{at}/{i}"), sink)),
+        _ => {}
+    }
+}
+
+fn escape(k: &str) -> String {
+    k.replace('~', "~0").replace('/', "~1")
+}
+
+/// Schema nodes anywhere in the document (objects with a string `type` or `format` beside
+/// schema keywords): unknown formats, objects that name no properties. Examples are skipped.
+fn check_schema_nodes(v: &Value, at: &str, sink: &mut Sink) {
+    match v {
+        Value::Object(o) => {
+            if let Some(f) = o.get("format").and_then(Value::as_str) {
+                if o.contains_key("type") && !KNOWN_FORMATS.contains(&f) {
+                    sink.add(
+                        "format-unknown",
+                        at.to_string(),
+                        format!("format '{f}' is not a JSON Schema or OpenAPI registry format"),
+                    );
+                }
+            }
+            let is_object = match o.get("type") {
+                Some(Value::String(t)) => t == "object",
+                Some(Value::Array(ts)) => ts.iter().any(|t| t == "object"),
+                _ => false,
+            };
+            let shaped = [
+                "properties",
+                "additionalProperties",
+                "patternProperties",
+                "$ref",
+                "allOf",
+                "anyOf",
+                "oneOf",
+            ]
+            .iter()
+            .any(|k| o.contains_key(*k));
+            if is_object && !shaped {
+                sink.add(
+                    "object-without-properties",
+                    at.to_string(),
+                    "an object schema with no properties",
+                );
+            }
+            for (k, x) in o {
+                if k == "example" || k == "examples" || k.starts_with("x-example") {
+                    continue;
+                }
+                check_schema_nodes(x, &format!("{at}/{}", escape(k)), sink);
+            }
+        }
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .for_each(|(i, x)| check_schema_nodes(x, &format!("{at}/{i}"), sink)),
+        _ => {}
     }
 }
 

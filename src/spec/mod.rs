@@ -82,6 +82,33 @@ pub fn read_json(path: &Path) -> Result<Value, SpecError> {
     })
 }
 
+/// The base path requests go under: the path part of `servers[0].url` with its variables at
+/// their defaults (`{origin}/v1` → `/v1`; `https://kms.{region}.example.com` → ``).
+pub fn base_path(doc: &Value) -> String {
+    let Some(server) = doc.pointer("/servers/0") else {
+        return String::new();
+    };
+    let mut url = server
+        .get("url")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    for (name, var) in server
+        .get("variables")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        let default = var.get("default").and_then(Value::as_str).unwrap_or("");
+        url = url.replace(&format!("{{{name}}}"), default);
+    }
+    let after_scheme = match url.split_once("://") {
+        Some((_, rest)) => rest.find('/').map(|i| &rest[i..]).unwrap_or(""),
+        None => url.as_str(),
+    };
+    after_scheme.trim_end_matches('/').to_string()
+}
+
 impl SpecSet {
     /// Loads and validates a spec directory: every problem found here is an input error,
     /// reported before any request is sent.
@@ -250,5 +277,22 @@ impl SpecSet {
                     .map(|o| (o.operation_id.clone(), (o.method.clone(), o.path.clone())))
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn base_path_is_the_server_urls_path() {
+        let ob = json!({"servers": [{"url": "{origin}/v1", "variables": {"origin": {"default": "http://127.0.0.1:8200"}}}]});
+        assert_eq!(base_path(&ob), "/v1");
+        let scp = json!({"servers": [{"url": "https://kms.{region}.{environment}.samsungsdscloud.com",
+            "variables": {"region": {"default": "kr-west1"}, "environment": {"default": "e"}}}]});
+        assert_eq!(base_path(&scp), "");
+        assert_eq!(base_path(&json!({"servers": [{"url": "/api/"}]})), "/api");
+        assert_eq!(base_path(&json!({})), "");
     }
 }

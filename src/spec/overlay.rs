@@ -37,6 +37,17 @@ pub struct Overlay {
     /// Pins for example-based inference when two models fit equally: "operationId status" -> model.
     #[serde(default)]
     pub response_models: BTreeMap<String, String>,
+    /// `servers` of every spec (`--from openapi` imports only).
+    #[serde(default)]
+    pub servers: Vec<Value>,
+    /// JSON merge patches of Response Objects: operationId -> status -> patch; a status the
+    /// document lacks is created (`--from openapi` imports only).
+    #[serde(default)]
+    pub response_patches: BTreeMap<String, BTreeMap<String, Value>>,
+    /// Responses every operation gets where it lacks the status: status -> Response Object
+    /// (`--from openapi` imports only).
+    #[serde(default)]
+    pub common_responses: BTreeMap<String, Value>,
     /// Normalisation rules for comparing responses (volatile and secret fields), copied into
     /// every spec as `x-kmsconform-normalize`.
     #[serde(default)]

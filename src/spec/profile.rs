@@ -21,6 +21,8 @@ pub struct Profile {
     #[serde(default)]
     pub paging: Option<Paging>,
     pub names: NamePattern,
+    #[serde(default)]
+    pub upsert: Option<Upsert>,
     /// A well-formed id that names nothing (path placeholders of "unknown resource" cases).
     pub unknown_id: String,
     #[serde(default)]
@@ -45,17 +47,31 @@ pub struct AuthProfile {
     /// Credential name → environment variables tried in order (e.g. `secret_key`).
     #[serde(default)]
     pub env: BTreeMap<String, Vec<String>>,
+    /// Where the scheme's facts come from.
+    #[serde(default)]
+    pub basis: Option<Basis>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, tag = "via", rename_all = "lowercase")]
 pub enum VersionSelect {
     /// A request header, e.g. `Scp-Api-Version: kms 1.3`; `format` has `{version}`.
-    Header { name: String, format: String },
+    Header {
+        name: String,
+        format: String,
+        #[serde(default)]
+        basis: Option<Basis>,
+    },
     /// A path segment: the spec's paths already carry it.
-    Path,
-    /// One version per target (e.g. a server release).
-    None,
+    Path {
+        #[serde(default)]
+        basis: Option<Basis>,
+    },
+    /// One version per target (e.g. a server release): a run uses one version's spec.
+    None {
+        #[serde(default)]
+        basis: Option<Basis>,
+    },
 }
 
 /// A status expectation with its basis.
@@ -80,6 +96,15 @@ pub struct ErrorProfile {
     /// Statuses that refuse an unknown API version (None: the API is not versioned per request).
     #[serde(default)]
     pub unknown_version: Option<StatusRule>,
+}
+
+/// Operations that create the resource when the id names nothing (OpenBao's encrypt): an
+/// unknown id is not refused there.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Upsert {
+    pub operations: Vec<String>,
+    pub basis: Basis,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -107,6 +132,8 @@ pub struct NamePattern {
     /// Total length, prefix included.
     pub length: usize,
     pub alphabet: String,
+    #[serde(default)]
+    pub basis: Option<Basis>,
 }
 
 impl NamePattern {
@@ -143,6 +170,8 @@ pub struct RegistryVocabulary {
     /// Days before Not Before in which a version counts as deprecated.
     #[serde(default)]
     pub deprecation_window_days: Option<i64>,
+    #[serde(default)]
+    pub basis: Option<Basis>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -180,6 +209,18 @@ impl Profile {
         serde_json::from_str(text)
     }
 
+    /// Whether an unknown id creates the resource on this operation.
+    pub fn upserts(&self, operation: &str) -> bool {
+        self.upsert
+            .as_ref()
+            .is_some_and(|u| u.operations.iter().any(|o| o == operation))
+    }
+
+    /// One version per target: a run uses one version's spec.
+    pub fn one_version_per_target(&self) -> bool {
+        matches!(self.version, VersionSelect::None { .. })
+    }
+
     /// The basis of "the total is on every page" (assumed when there is no paging).
     pub fn paging_total_basis(&self) -> Basis {
         self.paging
@@ -191,7 +232,7 @@ impl Profile {
     /// The version header and its value for `version`, when versions travel in a header.
     pub fn version_header(&self, version: &str) -> Option<(String, String)> {
         match &self.version {
-            VersionSelect::Header { name, format } => {
+            VersionSelect::Header { name, format, .. } => {
                 Some((name.clone(), format.replace("{version}", version)))
             }
             _ => None,
@@ -259,6 +300,7 @@ mod tests {
             prefix: "kc".into(),
             length: 10,
             alphabet: "0123456789abcdefghijklmnopqrstuvwxyz".into(),
+            basis: None,
         };
         let re = p.regex();
         assert!(re.is_match("kc0a1b2c3d"));

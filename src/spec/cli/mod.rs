@@ -107,5 +107,6 @@ pub fn vocabulary() -> crate::spec::profile::RegistryVocabulary {
         .map(|(k, v)| (k.to_string(), v))
         .collect(),
         deprecation_window_days: Some(90),
+        basis: None,
     }
 }

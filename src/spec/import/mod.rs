@@ -1,6 +1,7 @@
 //! `spec import`: the vendor's printable API reference → one OpenAPI 3.1 document per API
 //! version plus the version registry. Pure: text in, files out; the CLI writes them.
 
+pub mod from_openapi;
 pub mod infer;
 pub mod openapi;
 pub mod parse;
@@ -57,6 +58,18 @@ pub fn import(
     document_name: &str,
     overlay: &Overlay,
 ) -> Result<ImportOutput, ImportError> {
+    for (set, name) in [
+        (!overlay.servers.is_empty(), "servers"),
+        (!overlay.response_patches.is_empty(), "responsePatches"),
+        (!overlay.common_responses.is_empty(), "commonResponses"),
+    ] {
+        if set {
+            return Err(ImportError::at(
+                0,
+                format!("{name} is applied only when importing --from openapi"),
+            ));
+        }
+    }
     let doc = parse::parse(text)?;
     let models = openapi::build_models(&doc, overlay)?;
     let sha = hex::encode(Sha256::digest(text.as_bytes()));
