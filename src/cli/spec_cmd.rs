@@ -5,7 +5,8 @@ use crate::exit_codes;
 use crate::spec::changes::Level;
 use crate::spec::cli::{self, CliSpec};
 use crate::spec::diff::{self, Finding, Side};
-use crate::spec::import::{import, ImportOutput};
+use crate::spec::import::page::PageOverlay;
+use crate::spec::import::{import, import_page, ImportOutput, Layout};
 use crate::spec::lint::{lint, Severity, RULES};
 use crate::spec::overlay::Overlay;
 use crate::spec::SpecSet;
@@ -50,7 +51,9 @@ impl FailOn {
 #[derive(Debug, Subcommand)]
 pub enum SpecCommand {
     /// Import a vendor API reference (printable layout) into OpenAPI 3.1 specs + versions.json;
-    /// with `--api scp-cli`, a CLI reference into `<out>/<service>/<version>.json` CLI specs.
+    /// with `--api scp-cli`, a CLI reference into `<out>/<service>/<version>.json` CLI specs;
+    /// with `--api ncp-…` / `otc-…`, a Naver Cloud / Open Telekom Cloud API page (needs the
+    /// overlay; also writes `<out>/vendor/<document>`).
     Import {
         /// The vendor document (text of the printable reference).
         document: PathBuf,
@@ -264,6 +267,29 @@ fn run_import(document: &Path, api: &str, out: &Path, overlay_path: Option<&Path
     let overlay_path = overlay_path
         .map(Path::to_path_buf)
         .or_else(|| default_overlay.exists().then_some(default_overlay));
+    let layout = Layout::for_api(api);
+    if layout != Layout::Scp {
+        // Page layouts: the overlay gives what the page cannot (operationId, status, …).
+        let p = overlay_path.with_context(|| {
+            format!(
+                "--api {api} needs an overlay (--overlay, or {}/overlay.json)",
+                out.display()
+            )
+        })?;
+        let t = std::fs::read_to_string(&p)
+            .with_context(|| format!("cannot read overlay {}", p.display()))?;
+        let overlay =
+            PageOverlay::from_json(&t).with_context(|| format!("overlay {}", p.display()))?;
+        if overlay.api != api {
+            bail!(
+                "--api {api} does not match the overlay's api '{}'",
+                overlay.api
+            );
+        }
+        let output = import_page(layout, &text, &name, &overlay)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", document.display()))?;
+        return write_output(out, &output);
+    }
     let overlay = match &overlay_path {
         Some(p) => {
             let t = std::fs::read_to_string(p)
