@@ -359,16 +359,124 @@ pub struct ServeArgs {
     pub enforce_sunset: bool,
     #[arg(long)]
     pub as_of: Option<chrono::NaiveDate>,
+    /// Which reference server: scp-kms, ncp-kms or otc-kms.
     #[arg(long, default_value = "scp-kms")]
     pub api: String,
     #[arg(long)]
     pub spec_dir: Option<PathBuf>,
-    /// List the fault catalogue and exit.
+    /// List the fault catalogue (of --api) and exit.
     #[arg(long)]
     pub list_faults: bool,
+    /// Access key the server accepts (default: the documented one of --api).
+    #[arg(long)]
+    pub access_key: Option<String>,
+    /// Secret key the server verifies with (default: the documented one of --api).
+    #[arg(long)]
+    pub secret_key: Option<String>,
+}
+
+fn with_keys(mut c: Credentials, a: &ServeArgs) -> Credentials {
+    if let Some(k) = &a.access_key {
+        c.access_key = k.clone();
+    }
+    if let Some(k) = &a.secret_key {
+        c.secret_key = k.clone();
+    }
+    c
+}
+
+fn parse_vendor_faults<F: std::str::FromStr<Err = reference::UnknownFault>>(
+    names: &[String],
+    api: &str,
+) -> anyhow::Result<Vec<F>> {
+    names
+        .iter()
+        .map(|n| {
+            n.parse::<F>().map_err(|e| {
+                anyhow::anyhow!("{e} (see `kmsconform serve --api {api} --list-faults`)")
+            })
+        })
+        .collect()
+}
+
+/// `serve --api ncp-kms|otc-kms`: the vendor reference servers.
+fn serve_vendor(a: &ServeArgs) -> Outcome {
+    use reference::{ncp, otc};
+    if a.enforce_sunset || a.as_of.is_some() {
+        anyhow::bail!("--enforce-sunset/--as-of apply to --api scp-kms only");
+    }
+    if a.list_faults {
+        let list: Vec<(&str, &str)> = match a.api.as_str() {
+            "ncp-kms" => ncp::NcpFault::all()
+                .iter()
+                .map(|f| (f.name(), f.description()))
+                .collect(),
+            _ => otc::OtcFault::all()
+                .iter()
+                .map(|f| (f.name(), f.description()))
+                .collect(),
+        };
+        for (n, d) in list {
+            println!("{n:<34} {d}");
+        }
+        return Ok(exit_codes::OK);
+    }
+    let addr: std::net::SocketAddr = format!("{}:{}", a.bind, a.port)
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--bind/--port: {e}"))?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        let (server, creds, what) = match a.api.as_str() {
+            "ncp-kms" => {
+                let cfg = ncp::Config {
+                    faults: parse_vendor_faults(&a.faults, &a.api)?,
+                    credentials: with_keys(ncp::Config::default().credentials, a),
+                    ..Default::default()
+                };
+                let creds = cfg.credentials.clone();
+                let s = ncp::spawn(cfg, addr).await;
+                (
+                    s,
+                    creds,
+                    format!(
+                        "NCP KMS reference target (server URL {{base}}{})",
+                        ncp::BASE_PATH
+                    ),
+                )
+            }
+            _ => {
+                let cfg = otc::Config {
+                    faults: parse_vendor_faults(&a.faults, &a.api)?,
+                    credentials: with_keys(otc::Config::default().credentials, a),
+                    ..Default::default()
+                };
+                let creds = cfg.credentials.clone();
+                let what = format!("OTC KMS reference target (project id {})", cfg.project_id);
+                (otc::spawn(cfg, addr).await, creds, what)
+            }
+        };
+        let server = server.with_context(|| format!("cannot listen on {addr}"))?;
+        println!(
+            "{} on {} (access key {}, secret key {}); Ctrl-C stops",
+            what.replace("{base}", &server.base_url()),
+            server.base_url(),
+            creds.access_key,
+            creds.secret_key
+        );
+        tokio::signal::ctrl_c()
+            .await
+            .context("waiting for Ctrl-C")?;
+        server.shutdown().await;
+        Ok(exit_codes::OK)
+    })
 }
 
 pub fn serve_cmd(a: ServeArgs) -> Outcome {
+    match a.api.as_str() {
+        "scp-kms" => {}
+        "ncp-kms" | "otc-kms" => return serve_vendor(&a),
+        other => anyhow::bail!("--api {other}: no reference server (scp-kms, ncp-kms, otc-kms)"),
+    }
     if a.list_faults {
         for f in Fault::all() {
             println!("{:<34} {}", f.name(), f.description());
@@ -379,6 +487,7 @@ pub fn serve_cmd(a: ServeArgs) -> Outcome {
         faults: parse_faults(&a.faults)?,
         ..Default::default()
     };
+    cfg.credentials = with_keys(cfg.credentials, &a);
     if a.enforce_sunset {
         let set = SpecSet::load(&spec_dir(&a.api, &a.spec_dir))?;
         let not_before = set
