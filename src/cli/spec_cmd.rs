@@ -10,7 +10,7 @@ use crate::spec::import::{import, import_page, ImportOutput, Layout};
 use crate::spec::lint::{lint, Severity, RULES};
 use crate::spec::overlay::Overlay;
 use crate::spec::SpecSet;
-use crate::spec::{diff_render, drift};
+use crate::spec::{compare, diff_render, drift};
 use anyhow::{bail, Context};
 use clap::{Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
@@ -26,6 +26,12 @@ pub enum ReportFormat {
     Text,
     Json,
     Markdown,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CompareFormat {
+    Markdown,
+    Json,
 }
 
 /// The lowest level that makes the command exit 1.
@@ -102,6 +108,18 @@ pub enum SpecCommand {
         #[arg(long)]
         list_rules: bool,
     },
+    /// One operation of several APIs side by side: field mapping (guesses marked), timestamp
+    /// formats, state vocabularies, error envelopes, auth schemes.
+    Compare {
+        /// OpenAPI documents, e.g. specs/scp-kms/1.3.json specs/ncp-kms/v1.json.
+        #[arg(required = true, num_args = 2..)]
+        specs: Vec<PathBuf>,
+        /// operationIds in the order of the specs, joined by '=' (showKey=getKey=describeKey).
+        #[arg(long)]
+        operation: String,
+        #[arg(long, value_enum, default_value = "markdown")]
+        format: CompareFormat,
+    },
     /// Drift between a service's CLI specs and its API specs, per common version.
     Drift {
         /// API spec directory.
@@ -162,6 +180,11 @@ pub fn run(cmd: SpecCommand) -> Outcome {
             }
             run_diff(old, new, chain, format, fail_on, &levels)
         }
+        SpecCommand::Compare {
+            specs,
+            operation,
+            format,
+        } => run_compare(&specs, &operation, format),
         SpecCommand::Drift {
             api,
             cli,
@@ -176,6 +199,29 @@ pub fn run(cmd: SpecCommand) -> Outcome {
             run_drift(&api, &cli, format, fail_on)
         }
     }
+}
+
+fn run_compare(specs: &[PathBuf], operation: &str, format: CompareFormat) -> Outcome {
+    let ids: Vec<&str> = operation.split('=').map(str::trim).collect();
+    if ids.len() != specs.len() || ids.iter().any(|i| i.is_empty()) {
+        bail!(
+            "--operation names {} operationId(s) for {} spec(s); give one per spec, joined by '='",
+            ids.len(),
+            specs.len()
+        );
+    }
+    let mut sides = Vec::new();
+    for (path, id) in specs.iter().zip(&ids) {
+        let doc = crate::spec::read_json(path)?;
+        sides
+            .push(compare::side(&doc, id).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?);
+    }
+    let c = compare::compare(sides);
+    match format {
+        CompareFormat::Markdown => print!("{}", compare::markdown(&c)),
+        CompareFormat::Json => println!("{}", serde_json::to_string_pretty(&c)?),
+    }
+    Ok(exit_codes::OK)
 }
 
 fn print_rules(rules: &[(&str, Level, &str)]) {

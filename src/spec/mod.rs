@@ -3,6 +3,7 @@
 
 pub mod changes;
 pub mod cli;
+pub mod compare;
 pub mod diff;
 pub mod diff_render;
 pub mod drift;
