@@ -10,6 +10,8 @@ pub mod ncp;
 pub mod openapi;
 pub mod otc;
 pub mod page;
+pub mod page_overlay;
+pub mod page_text;
 pub mod parse;
 pub mod schema_expr;
 
