@@ -439,7 +439,7 @@ fn serve_vendor(a: &ServeArgs) -> Outcome {
                     s,
                     creds,
                     format!(
-                        "NCP KMS reference target (server URL {{base}}{})",
+                        "NCP KMS reference target on {{base}}, server URL {{base}}{}",
                         ncp::BASE_PATH
                     ),
                 )
@@ -451,15 +451,17 @@ fn serve_vendor(a: &ServeArgs) -> Outcome {
                     ..Default::default()
                 };
                 let creds = cfg.credentials.clone();
-                let what = format!("OTC KMS reference target (project id {})", cfg.project_id);
+                let what = format!(
+                    "OTC KMS reference target on {{base}}, project id {}",
+                    cfg.project_id
+                );
                 (otc::spawn(cfg, addr).await, creds, what)
             }
         };
         let server = server.with_context(|| format!("cannot listen on {addr}"))?;
         println!(
-            "{} on {} (access key {}, secret key {}); Ctrl-C stops",
+            "{} (access key {}, secret key {}); Ctrl-C stops",
             what.replace("{base}", &server.base_url()),
-            server.base_url(),
             creds.access_key,
             creds.secret_key
         );
