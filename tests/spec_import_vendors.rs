@@ -235,3 +235,34 @@ fn lint_reports_each_known_document_defect() {
         assert!(otc.contains(want), "missing '{want}' in\n{otc}");
     }
 }
+
+/// The overlay names the page (`document`), so importing a copy under another name (e.g. the
+/// seed file) gives the same specs, with the page kept under its vendor/ name.
+#[test]
+fn the_imported_file_name_does_not_matter() {
+    for (api, doc, spec) in PAGES {
+        let dir = root().join("specs").join(api);
+        let tmp = tempfile::tempdir().unwrap();
+        let copy = tmp.path().join("seed-copy.txt");
+        std::fs::copy(dir.join("vendor").join(doc), &copy).unwrap();
+        let out_dir = tmp.path().join("out");
+        let out = import(api, &copy, &out_dir, &dir.join("overlay.json"));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for f in [
+            spec.to_string(),
+            "versions.json".into(),
+            format!("vendor/{doc}"),
+        ] {
+            assert_eq!(
+                std::fs::read(out_dir.join(&f)).unwrap(),
+                std::fs::read(dir.join(&f)).unwrap(),
+                "{api}/{f}"
+            );
+        }
+        assert!(!out_dir.join("vendor/seed-copy.txt").exists());
+    }
+}

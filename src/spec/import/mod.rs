@@ -95,7 +95,8 @@ pub fn import_page(
             ))
         }
     };
-    page::build(&page, text, document_name, overlay)
+    let name = overlay.document.as_deref().unwrap_or(document_name);
+    page::build(&page, text, name, overlay)
 }
 
 pub fn version_key(v: &str) -> (u32, u32) {

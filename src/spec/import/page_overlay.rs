@@ -16,6 +16,10 @@ pub struct PageOverlay {
     #[serde(rename = "$comment", default)]
     pub comment: Option<Value>,
     pub api: String,
+    /// The name the page is kept under in `specs/<api>/vendor/` (the `<document>` of basis
+    /// strings), whatever the imported file is called; default: the imported file's name.
+    #[serde(default)]
+    pub document: Option<String>,
     /// operationId, and method/path where the page does not print them.
     pub operation: Value,
     /// Published status of the one version (`CURRENT`, …).
