@@ -11,6 +11,16 @@ macro_rules! bundle {
 }
 
 bundle!(
+    "specs/ncp-kms/profile.json",
+    "specs/ncp-kms/versions.json",
+    "specs/ncp-kms/v1.json",
+    "specs/openbao-transit/profile.json",
+    "specs/openbao-transit/versions.json",
+    "specs/openbao-transit/2.6.1.json",
+    "specs/openbao-transit/2.7.2.json",
+    "specs/otc-kms/profile.json",
+    "specs/otc-kms/versions.json",
+    "specs/otc-kms/v1.0.json",
     "specs/scp-kms/profile.json",
     "specs/scp-kms/versions.json",
     "specs/scp-kms/1.0.json",
@@ -73,7 +83,18 @@ mod tests {
     fn the_bundle_matches_the_repository() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut on_disk: Vec<String> = Vec::new();
-        for dir in ["specs/scp-kms", "suites/scp-kms"] {
+        let mut dirs: Vec<String> = Vec::new();
+        for top in ["specs", "suites"] {
+            for e in std::fs::read_dir(root.join(top)).unwrap() {
+                let e = e.unwrap();
+                let name = e.file_name().into_string().unwrap();
+                // CLI specs are read by `spec` commands from their own directories.
+                if e.path().is_dir() && name != "scp-cli" {
+                    dirs.push(format!("{top}/{name}"));
+                }
+            }
+        }
+        for dir in &dirs {
             for e in std::fs::read_dir(root.join(dir)).unwrap() {
                 let name = e.unwrap().file_name().into_string().unwrap();
                 if name.ends_with(".json") && name != "overlay.json" {

@@ -5,6 +5,7 @@ use super::{CliError, Outcome};
 use crate::exit_codes;
 use crate::reference::{self, Fault, Variant};
 use crate::spec::SpecSet;
+use crate::target::sign::Credentials;
 use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
@@ -21,10 +22,10 @@ pub struct ServeArgs {
     /// Conforming variants to switch on (repeatable; `all` for every one).
     #[arg(long = "variant")]
     pub variants: Vec<String>,
-    /// Access key the server accepts (default: the documented KMSCONFORM-ACCESS-KEY).
+    /// Access key the server accepts (default: the documented one of --api).
     #[arg(long)]
     pub access_key: Option<String>,
-    /// Secret key the server accepts (default: the documented test secret).
+    /// Secret key the server verifies with (default: the documented one of --api).
     #[arg(long)]
     pub secret_key: Option<String>,
     /// Refuse versions past their Not Before date, as of --as-of.
@@ -32,6 +33,7 @@ pub struct ServeArgs {
     pub enforce_sunset: bool,
     #[arg(long)]
     pub as_of: Option<chrono::NaiveDate>,
+    /// Which reference server: scp-kms, ncp-kms or otc-kms.
     #[arg(long, default_value = "scp-kms")]
     pub api: String,
     #[arg(long)]
@@ -44,13 +46,125 @@ pub struct ServeArgs {
     pub list_variants: bool,
 }
 
+fn with_keys(mut c: Credentials, a: &ServeArgs) -> Credentials {
+    if let Some(k) = &a.access_key {
+        c.access_key = k.clone();
+    }
+    if let Some(k) = &a.secret_key {
+        c.secret_key = k.clone();
+    }
+    c
+}
+
+fn parse_vendor_faults<F: std::str::FromStr<Err = reference::UnknownFault>>(
+    names: &[String],
+    api: &str,
+) -> Result<Vec<F>, CliError> {
+    names
+        .iter()
+        .map(|n| {
+            n.parse::<F>().map_err(|e| {
+                CliError::Input(format!(
+                    "{e} (see `kmsconform serve --api {api} --list-faults`)"
+                ))
+            })
+        })
+        .collect()
+}
+
+/// `serve --api ncp-kms|otc-kms`: the vendor reference servers.
+fn serve_vendor(a: &ServeArgs) -> Outcome {
+    use reference::{ncp, otc};
+    if a.enforce_sunset || a.as_of.is_some() {
+        return Err(
+            CliError::Input("--enforce-sunset/--as-of apply to --api scp-kms only".into()).into(),
+        );
+    }
+    if !a.variants.is_empty() || a.list_variants {
+        return Err(CliError::Input("variants exist for --api scp-kms only".into()).into());
+    }
+    if a.list_faults {
+        let list: Vec<(&str, &str)> = match a.api.as_str() {
+            "ncp-kms" => ncp::NcpFault::all()
+                .iter()
+                .map(|f| (f.name(), f.description()))
+                .collect(),
+            _ => otc::OtcFault::all()
+                .iter()
+                .map(|f| (f.name(), f.description()))
+                .collect(),
+        };
+        for (n, d) in list {
+            println!("{n:<34} {d}");
+        }
+        return Ok(exit_codes::OK);
+    }
+    let addr: std::net::SocketAddr = format!("{}:{}", a.bind, a.port)
+        .parse()
+        .map_err(|e| CliError::Input(format!("--bind/--port: {e}")))?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        let (server, creds, what) = match a.api.as_str() {
+            "ncp-kms" => {
+                let cfg = ncp::Config {
+                    faults: parse_vendor_faults(&a.faults, &a.api)?,
+                    credentials: with_keys(ncp::Config::default().credentials, a),
+                    ..Default::default()
+                };
+                let creds = cfg.credentials.clone();
+                let s = ncp::spawn(cfg, addr).await;
+                (
+                    s,
+                    creds,
+                    format!(
+                        "ncp-kms reference target on {{base}}, server URL {{base}}{}",
+                        ncp::BASE_PATH
+                    ),
+                )
+            }
+            _ => {
+                let cfg = otc::Config {
+                    faults: parse_vendor_faults(&a.faults, &a.api)?,
+                    credentials: with_keys(otc::Config::default().credentials, a),
+                    ..Default::default()
+                };
+                let creds = cfg.credentials.clone();
+                let what = format!(
+                    "otc-kms reference target on {{base}}, project id {}",
+                    cfg.project_id
+                );
+                (otc::spawn(cfg, addr).await, creds, what)
+            }
+        };
+        let server = server.with_context(|| format!("cannot listen on {addr}"))?;
+        println!(
+            "{} (access key {}, secret key {}); Ctrl-C stops",
+            what.replace("{base}", &server.base_url()),
+            creds.access_key,
+            if a.secret_key.is_some() {
+                "as given"
+            } else {
+                creds.secret_key.as_str()
+            }
+        );
+        tokio::signal::ctrl_c()
+            .await
+            .context("waiting for Ctrl-C")?;
+        server.shutdown().await;
+        Ok(exit_codes::OK)
+    })
+}
+
 pub fn serve_cmd(a: ServeArgs) -> Outcome {
-    if a.api != "scp-kms" {
-        return Err(CliError::Input(format!(
-            "there is no embedded reference target for API '{}' (known: scp-kms)",
-            a.api
-        ))
-        .into());
+    match a.api.as_str() {
+        "scp-kms" => {}
+        "ncp-kms" | "otc-kms" => return serve_vendor(&a),
+        other => {
+            return Err(CliError::Input(format!(
+                "--api {other}: no reference server (scp-kms, ncp-kms, otc-kms)"
+            ))
+            .into())
+        }
     }
     if a.list_faults {
         for f in Fault::all() {

@@ -5,11 +5,12 @@ use crate::exit_codes;
 use crate::spec::changes::Level;
 use crate::spec::cli::{self, CliSpec};
 use crate::spec::diff::{self, Finding, Side};
-use crate::spec::import::{from_openapi, import, ImportOutput};
+use crate::spec::import::page::PageOverlay;
+use crate::spec::import::{from_openapi, import, import_page, ImportOutput, Layout};
 use crate::spec::lint::{lint, Severity, RULES};
 use crate::spec::overlay::Overlay;
 use crate::spec::SpecSet;
-use crate::spec::{diff_render, drift};
+use crate::spec::{compare, diff_render, drift};
 use anyhow::{bail, Context};
 use clap::{Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
@@ -33,6 +34,12 @@ pub enum ReportFormat {
     Text,
     Json,
     Markdown,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CompareFormat {
+    Markdown,
+    Json,
 }
 
 /// The lowest level that makes the command exit 1.
@@ -60,7 +67,9 @@ pub enum SpecCommand {
     /// Import a vendor API reference (printable layout) into OpenAPI 3.1 specs + versions.json;
     /// with `--api scp-cli`, a CLI reference into `<out>/<service>/<version>.json` CLI specs;
     /// with `--from openapi`, a vendor's OpenAPI 3.0 document into `<out>/<version>.json`
-    /// (converted to 3.1, filtered by `--paths`), added to `<out>/versions.json`.
+    /// (converted to 3.1, filtered by `--paths`), added to `<out>/versions.json`;
+    /// with `--api ncp-…` / `otc-…`, a Naver Cloud / Open Telekom Cloud API page (needs the
+    /// overlay; also writes `<out>/vendor/<document>`).
     Import {
         /// The vendor document: a file; with `--from openapi` also an http(s) URL.
         document: String,
@@ -122,6 +131,18 @@ pub enum SpecCommand {
         /// List the rule catalogue and exit.
         #[arg(long)]
         list_rules: bool,
+    },
+    /// One operation of several APIs side by side: field mapping (guesses marked), timestamp
+    /// formats, state vocabularies, error envelopes, auth schemes.
+    Compare {
+        /// OpenAPI documents, e.g. specs/scp-kms/1.3.json specs/ncp-kms/v1.json.
+        #[arg(required = true, num_args = 2..)]
+        specs: Vec<PathBuf>,
+        /// operationIds in the order of the specs, joined by '=' (showKey=getKey=describeKey).
+        #[arg(long)]
+        operation: String,
+        #[arg(long, value_enum, default_value = "markdown")]
+        format: CompareFormat,
     },
     /// Drift between a service's CLI specs and its API specs, per common version.
     Drift {
@@ -203,6 +224,11 @@ pub fn run(cmd: SpecCommand) -> Outcome {
             }
             run_diff(old, new, chain, format, fail_on, &levels)
         }
+        SpecCommand::Compare {
+            specs,
+            operation,
+            format,
+        } => run_compare(&specs, &operation, format),
         SpecCommand::Drift {
             api,
             cli,
@@ -217,6 +243,29 @@ pub fn run(cmd: SpecCommand) -> Outcome {
             run_drift(&api, &cli, format, fail_on)
         }
     }
+}
+
+fn run_compare(specs: &[PathBuf], operation: &str, format: CompareFormat) -> Outcome {
+    let ids: Vec<&str> = operation.split('=').map(str::trim).collect();
+    if ids.len() != specs.len() || ids.iter().any(|i| i.is_empty()) {
+        bail!(
+            "--operation names {} operationId(s) for {} spec(s); give one per spec, joined by '='",
+            ids.len(),
+            specs.len()
+        );
+    }
+    let mut sides = Vec::new();
+    for (path, id) in specs.iter().zip(&ids) {
+        let doc = crate::spec::read_json(path)?;
+        sides
+            .push(compare::side(&doc, id).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?);
+    }
+    let c = compare::compare(sides);
+    match format {
+        CompareFormat::Markdown => print!("{}", compare::markdown(&c)),
+        CompareFormat::Json => println!("{}", serde_json::to_string_pretty(&c)?),
+    }
+    Ok(exit_codes::OK)
 }
 
 fn print_rules(rules: &[(&str, Level, &str)]) {
@@ -304,6 +353,33 @@ fn run_import(document: &Path, api: &str, out: &Path, overlay_path: Option<&Path
             .map_err(|e| anyhow::anyhow!("{}: {e}", document.display()))?;
         return write_output(out, &output);
     }
+    let layout = Layout::for_api(api);
+    if layout != Layout::Scp {
+        // Page layouts: the overlay gives what the page cannot (operationId, status, …).
+        let default_overlay = out.join("overlay.json");
+        let p = overlay_path
+            .map(Path::to_path_buf)
+            .or_else(|| default_overlay.exists().then_some(default_overlay))
+            .with_context(|| {
+                format!(
+                    "--api {api} needs an overlay (--overlay, or {}/overlay.json)",
+                    out.display()
+                )
+            })?;
+        let t = std::fs::read_to_string(&p)
+            .with_context(|| format!("cannot read overlay {}", p.display()))?;
+        let overlay =
+            PageOverlay::from_json(&t).with_context(|| format!("overlay {}", p.display()))?;
+        if overlay.api != api {
+            bail!(
+                "--api {api} does not match the overlay's api '{}'",
+                overlay.api
+            );
+        }
+        let output = import_page(layout, &text, &name, &overlay)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", document.display()))?;
+        return write_output(out, &output);
+    }
     let overlay = load_overlay(api, out, overlay_path)?;
     // Everything is produced in memory first: a failure leaves --out untouched.
     let output = import(&text, &name, &overlay)
@@ -339,15 +415,8 @@ fn run_import_openapi(
     };
     let overlay = load_overlay(api, out, overlay_path)?;
     let existing = if out.join("versions.json").exists() {
-        let set = SpecSet::load_lenient(out)?;
-        Some(from_openapi::Existing {
-            registry: set.registry,
-            docs: set
-                .versions
-                .into_iter()
-                .map(|v| (v.version, v.doc))
-                .collect(),
-        })
+        let (registry, docs) = crate::spec::read_registry_and_docs(out)?;
+        Some(from_openapi::Existing { registry, docs })
     } else {
         None
     };

@@ -1,34 +1,9 @@
 //! Fault catalogue: each fault switches on exactly one deliberate deviation from the contract,
 //! so the harness can prove that its checks detect it. Faults combine freely.
 
-use std::collections::HashSet;
-use std::fmt;
-use std::str::FromStr;
+use super::catalogue::fault_catalogue;
 
-macro_rules! faults {
-    ($( $variant:ident => $name:literal, $desc:literal; )*) => {
-        /// One deliberate deviation of the reference server.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum Fault { $( $variant, )* }
-
-        impl Fault {
-            /// Every fault, in catalogue order.
-            pub fn all() -> &'static [Fault] {
-                &[ $( Fault::$variant, )* ]
-            }
-            /// Stable kebab-case name (CLI flag value).
-            pub fn name(&self) -> &'static str {
-                match self { $( Fault::$variant => $name, )* }
-            }
-            /// One-line description of the deviation.
-            pub fn description(&self) -> &'static str {
-                match self { $( Fault::$variant => $desc, )* }
-            }
-        }
-    };
-}
-
-faults! {
+fault_catalogue! { Fault {
     DropRequiredField => "drop-required-field", "Key responses omit the required field `use_count`";
     WrongFieldType => "wrong-field-type", "Key.current_version is serialized as a string instead of an integer";
     ExtraUndocumentedField => "extra-undocumented-field", "Key responses carry an extra undocumented `internal_state` field";
@@ -59,47 +34,15 @@ faults! {
     UnknownVersionServed => "unknown-version-served", "an unknown Scp-Api-Version is served as 1.3 instead of 406";
     WrongErrorStatus => "wrong-error-status", "showKey of an unknown id answers 400 instead of 404";
     ErrorEnvelopeMissing => "error-envelope-missing", "errors are sent as a plain {\"message\":..} object without the envelope";
-}
-
-impl fmt::Display for Fault {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// Error for an unrecognised fault name.
-#[derive(Debug, thiserror::Error)]
-#[error("unknown fault `{0}` (see `Fault::all()` for the catalogue)")]
-pub struct UnknownFault(pub String);
-
-impl FromStr for Fault {
-    type Err = UnknownFault;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let s = s.trim();
-        Fault::all()
-            .iter()
-            .copied()
-            .find(|f| f.name() == s)
-            .ok_or_else(|| UnknownFault(s.to_string()))
-    }
-}
+} }
 
 /// The active faults of one server instance.
-#[derive(Debug, Clone, Default)]
-pub struct FaultSet(HashSet<Fault>);
-
-impl FaultSet {
-    pub fn new(faults: &[Fault]) -> Self {
-        Self(faults.iter().copied().collect())
-    }
-    pub fn has(&self, f: Fault) -> bool {
-        self.0.contains(&f)
-    }
-}
+pub type FaultSet = super::catalogue::FaultSet<Fault>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
 
     #[test]
     fn names_round_trip_and_are_unique() {

@@ -42,7 +42,7 @@ impl Client {
         let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap_or(reqwest::Method::GET);
         let mut rb = self.http.request(m, &url);
         let now = chrono::Utc::now().timestamp_millis();
-        let input = crate::target::sign::SignInput {
+        let input = crate::target::sign::HttpRequest {
             method,
             url: &url,
             headers: &[],

@@ -2,6 +2,7 @@
 //! cryptography and a catalogue of switchable faults. See `docs/reference.md`.
 
 mod auth;
+mod catalogue;
 mod crypto;
 pub mod embedded;
 mod errors;
@@ -10,10 +11,13 @@ mod handlers;
 mod input;
 mod loadtest;
 mod model;
+pub mod ncp;
+pub mod otc;
 mod router;
 mod store;
 mod variants;
 mod version;
+mod wire;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,8 +25,9 @@ use std::sync::Arc;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use catalogue::UnknownFault;
 pub use errors::ApiError;
-pub use faults::{Fault, UnknownFault};
+pub use faults::Fault;
 pub use loadtest::{load_test, LoadReport};
 pub use router::router;
 pub use variants::{UnknownVariant, Variant, VariantSet};
@@ -109,7 +114,11 @@ impl Drop for RunningServer {
 
 /// Binds `addr` (port 0 picks a free port) and serves in a background task.
 pub async fn spawn(config: Config, addr: SocketAddr) -> anyhow::Result<RunningServer> {
-    let app = router(config);
+    serve(router(config), addr).await
+}
+
+/// Serves any reference router on `addr` (port 0 picks a free port) in a background task.
+pub async fn serve(app: axum::Router, addr: SocketAddr) -> anyhow::Result<RunningServer> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();

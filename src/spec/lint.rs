@@ -37,6 +37,12 @@ pub const RULES: &[(&str, Severity, &str)] = &[
     ("version-past-not-before", Severity::Warning, "a version is past its Not Before date but still published"),
     ("version-status-stale", Severity::Warning, "a version's published status disagrees with its Not Before date"),
     ("optional-always-present", Severity::Info, "an optional field is carried by every example of its model"),
+    ("example-not-json", Severity::Warning, "a printed example body is not strict JSON (read leniently)"),
+    ("example-documented-type-mismatch", Severity::Warning, "an example value's JSON type contradicts the type the document prints for its field"),
+    ("timestamp-unit-mismatch", Severity::Warning, "the document says a timestamp counts seconds (or milliseconds) but an example holds the other unit"),
+    ("enum-values-missing", Severity::Warning, "the document announces a list of values for a field but prints none"),
+    ("documented-field-never-in-example", Severity::Info, "a documented field is absent from every example instance of its model"),
+    ("required-unspecified", Severity::Warning, "the document's required column says nothing ('-') for a model's fields"),
     ("basis-malformed", Severity::Error, "an x-kmsconform-basis is not \"documented|observed|assumed: <source>\""),
     ("response-schema-missing", Severity::Warning, "a success response (other than 204) gives no body schema"),
     ("error-responses-missing", Severity::Warning, "an operation documents no 4xx, 5xx or default response"),
@@ -386,6 +392,7 @@ fn lint_doc(doc: &Value, sink: &mut Sink) {
             }
         }
     }
+    doc_fact_rules(doc, &schemas, &models, sink);
     for ((model, field), (instances, present)) in presence {
         if instances > 0 && instances == present {
             sink.add(
@@ -721,6 +728,273 @@ fn check_schema_nodes(v: &Value, at: &str, sink: &mut Sink) {
             .enumerate()
             .for_each(|(i, x)| check_schema_nodes(x, &format!("{at}/{i}"), sink)),
         _ => {}
+    }
+}
+
+/// What the examples show about one documented field.
+#[derive(Default)]
+struct FieldSeen {
+    instances: usize,
+    values: Vec<Value>,
+}
+
+/// Rules over the facts the importer kept from the document (`x-kmsconform-doc` on fields,
+/// `x-kmsconform-example-problem` on examples) set against the examples.
+fn doc_fact_rules(
+    doc: &Value,
+    schemas: &SchemaSet,
+    models: &serde_json::Map<String, Value>,
+    sink: &mut Sink,
+) {
+    let mut seen: BTreeMap<(String, String), FieldSeen> = BTreeMap::new();
+    let paths = doc.get("paths").and_then(Value::as_object);
+    for (path, item) in paths.into_iter().flatten() {
+        for (method, op) in item.as_object().into_iter().flatten() {
+            let id = op.get("operationId").and_then(Value::as_str).unwrap_or("");
+            let loc = format!("{id} ({} {path})", method.to_uppercase());
+            let mut media: Vec<(String, &Value)> = Vec::new();
+            if let Some(m) = op.pointer("/requestBody/content/application~1json") {
+                media.push(("request".into(), m));
+            }
+            for (status, r) in op
+                .get("responses")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(m) = r.pointer("/content/application~1json") {
+                    media.push((format!("response {status}"), m));
+                }
+            }
+            for (what, m) in media {
+                if let Some(p) = m.get("x-kmsconform-example-problem") {
+                    sink.add(
+                        "example-not-json",
+                        format!("{loc} {what} example"),
+                        format!(
+                            "line {}: {}",
+                            p.get("line").and_then(Value::as_u64).unwrap_or(0),
+                            p.get("problem").and_then(Value::as_str).unwrap_or("")
+                        ),
+                    );
+                }
+                if let (Some(schema), Some(ex)) = (m.get("schema"), m.get("example")) {
+                    walk_fields(schemas, schema, ex, &mut seen);
+                }
+            }
+        }
+    }
+    for (name, model) in models {
+        let Some(props) = model.get("properties").and_then(Value::as_object) else {
+            continue;
+        };
+        let mut unspecified = Vec::new();
+        let mut documented = 0;
+        for (field, p) in props {
+            let Some(d) = p.get("x-kmsconform-doc") else {
+                continue;
+            };
+            documented += 1;
+            let loc = format!("#/components/schemas/{name}/properties/{field}");
+            let line = d.get("line").and_then(Value::as_u64).unwrap_or(0);
+            let printed = d.get("type").and_then(Value::as_str).unwrap_or("");
+            if d.get("required").and_then(Value::as_str) == Some("-") {
+                unspecified.push(field.as_str());
+            }
+            if d.get("values")
+                .and_then(Value::as_array)
+                .is_some_and(|v| v.is_empty())
+            {
+                let spec = match p.get("enum").and_then(Value::as_array) {
+                    Some(e) => format!(
+                        "the spec uses {}",
+                        e.iter()
+                            .map(Value::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    None => "the spec leaves it open".into(),
+                };
+                sink.add(
+                    "enum-values-missing",
+                    loc.clone(),
+                    format!("line {line} announces the values of '{field}' but lists none; {spec}"),
+                );
+            }
+            let Some(s) = seen.get(&(name.clone(), field.clone())) else {
+                continue;
+            };
+            if s.instances > 0 && s.values.is_empty() {
+                sink.add(
+                    "documented-field-never-in-example",
+                    loc.clone(),
+                    format!(
+                        "'{field}' (line {line}) is absent from all {} example instance(s) of {name}",
+                        s.instances
+                    ),
+                );
+            }
+            if let Some(want) = printed_kind(printed) {
+                for v in &s.values {
+                    let got = json_kind(v);
+                    if got != want && !(want == "number" && got == "integer") {
+                        sink.add(
+                            "example-documented-type-mismatch",
+                            loc.clone(),
+                            format!(
+                                "the document types '{field}' '{printed}' (line {line}) but an example holds {}; the spec types it {}",
+                                with_article(got),
+                                spec_kind(schemas, p)
+                            ),
+                        );
+                    }
+                }
+            }
+            if let Some(unit) = d.get("unit").and_then(Value::as_str) {
+                for v in &s.values {
+                    let n = match v {
+                        Value::Number(n) => n.as_f64(),
+                        Value::String(t)
+                            if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) =>
+                        {
+                            t.parse::<f64>().ok()
+                        }
+                        _ => None,
+                    };
+                    let Some(n) = n.filter(|n| *n > 0.0) else {
+                        continue;
+                    };
+                    // Up to 1e11 seconds is year 5138; from 1e11 milliseconds is 1973.
+                    let looks = if n >= 1e11 { "epoch-ms" } else { "epoch-s" };
+                    if looks != unit {
+                        sink.add(
+                            "timestamp-unit-mismatch",
+                            loc.clone(),
+                            format!(
+                                "line {line} says {} but an example holds {v} ({} digits: {})",
+                                unit_words(unit),
+                                n.log10().floor() as i64 + 1,
+                                unit_words(looks)
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        if documented > 0 && !unspecified.is_empty() {
+            let req = model
+                .get("required")
+                .and_then(Value::as_array)
+                .map(|r| r.len())
+                .unwrap_or(0);
+            sink.add(
+                "required-unspecified",
+                format!("#/components/schemas/{name}"),
+                format!(
+                    "the required column is '-' for {} of {documented} documented field(s) ({}); the spec requires {req}",
+                    unspecified.len(),
+                    unspecified.join(", ")
+                ),
+            );
+        }
+    }
+}
+
+fn unit_words(unit: &str) -> &'static str {
+    match unit {
+        "epoch-ms" => "milliseconds since the epoch",
+        _ => "seconds since the epoch",
+    }
+}
+
+/// The JSON kind a printed type (`String`, `Long`, `Array of objects`, …) stands for.
+fn printed_kind(t: &str) -> Option<&'static str> {
+    let t = t.trim().to_lowercase();
+    Some(match t.as_str() {
+        "string" => "string",
+        "integer" | "int" | "long" => "integer",
+        "number" | "double" | "float" => "number",
+        "boolean" => "boolean",
+        "object" => "object",
+        _ if t.starts_with("array") => "array",
+        _ => return None,
+    })
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn with_article(kind: &str) -> String {
+    match kind {
+        "array" | "object" | "integer" => format!("an {kind}"),
+        "null" => "null".into(),
+        k => format!("a {k}"),
+    }
+}
+
+fn spec_kind(schemas: &SchemaSet, p: &Value) -> String {
+    let r = schemas.resolve(p);
+    match r.get("type").and_then(Value::as_str) {
+        Some(t) => t.to_string(),
+        None if r.get("properties").is_some() => "object".into(),
+        None => "without a single type".into(),
+    }
+}
+
+/// Per (model, field): how many example instances of the model exist and the values the
+/// field takes in them.
+fn walk_fields(
+    schemas: &SchemaSet,
+    schema: &Value,
+    v: &Value,
+    acc: &mut BTreeMap<(String, String), FieldSeen>,
+) {
+    let name = schema
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| r.strip_prefix("#/components/schemas/"))
+        .map(str::to_string);
+    let s = schemas.resolve(schema);
+    if let Some(alts) = s.get("anyOf").and_then(Value::as_array) {
+        if let Some(a) = alts.iter().find(|a| {
+            let r = schemas.resolve(a);
+            (v.is_object() && (r.get("properties").is_some()))
+                || (v.is_array() && r.get("items").is_some())
+        }) {
+            walk_fields(schemas, a, v, acc);
+        }
+        return;
+    }
+    if let (Some(items), Some(arr)) = (s.get("items"), v.as_array()) {
+        arr.iter().for_each(|x| walk_fields(schemas, items, x, acc));
+        return;
+    }
+    let (Some(props), Some(obj)) = (
+        s.get("properties").and_then(Value::as_object),
+        v.as_object(),
+    ) else {
+        return;
+    };
+    for (field, ps) in props {
+        if let Some(n) = &name {
+            let e = acc.entry((n.clone(), field.clone())).or_default();
+            e.instances += 1;
+            if let Some(x) = obj.get(field) {
+                e.values.push(x.clone());
+            }
+        }
+        if let Some(x) = obj.get(field) {
+            walk_fields(schemas, ps, x, acc);
+        }
     }
 }
 

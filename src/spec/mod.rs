@@ -5,6 +5,7 @@
 pub mod basis;
 pub mod changes;
 pub mod cli;
+pub mod compare;
 pub mod diff;
 pub mod diff_render;
 pub mod drift;
@@ -107,6 +108,24 @@ pub fn base_path(doc: &Value) -> String {
         None => url.as_str(),
     };
     after_scheme.trim_end_matches('/').to_string()
+}
+
+/// A directory's registry and documents as they are (no profile, no validation): what an
+/// importer adding a version needs.
+pub fn read_registry_and_docs(
+    dir: &Path,
+) -> Result<(Registry, BTreeMap<String, Value>), SpecError> {
+    let reg_path = dir.join("versions.json");
+    let registry: Registry =
+        serde_json::from_value(read_json(&reg_path)?).map_err(|e| SpecError::Invalid {
+            path: reg_path.clone(),
+            message: format!("not a version registry: {e}"),
+        })?;
+    let mut docs = BTreeMap::new();
+    for v in &registry.versions {
+        docs.insert(v.version.clone(), read_json(&dir.join(&v.spec))?);
+    }
+    Ok((registry, docs))
 }
 
 impl SpecSet {

@@ -8,13 +8,17 @@ use std::sync::Arc;
 /// Validators for one OpenAPI document, keyed by the schema's JSON text.
 pub struct SchemaSet {
     components: Value,
+    /// `{"components": …}`: what local `$ref`s point into.
+    root: Value,
     cache: parking_lot::Mutex<HashMap<String, Arc<jsonschema::Validator>>>,
 }
 
 impl SchemaSet {
     pub fn new(doc: &Value) -> Self {
+        let components = doc.get("components").cloned().unwrap_or_else(|| json!({}));
         Self {
-            components: doc.get("components").cloned().unwrap_or_else(|| json!({})),
+            root: json!({ "components": components.clone() }),
+            components,
             cache: Default::default(),
         }
     }
@@ -38,6 +42,11 @@ impl SchemaSet {
         let v = Arc::new(v);
         self.cache.lock().insert(key, v.clone());
         Ok(v)
+    }
+
+    /// Follows `#/components/…` references (the spec model's one resolver).
+    pub fn resolve<'a>(&'a self, schema: &'a Value) -> &'a Value {
+        super::model::resolve(schema, &self.root)
     }
 
     /// Error messages (with instance paths) of `value` against `schema`; empty when valid.

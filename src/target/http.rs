@@ -2,7 +2,7 @@
 //! Transport failures are values (`Transport`), classified so that a TLS mismatch, a reset,
 //! slow headers, a slow body or an undecodable body each say what they are.
 
-use super::sign::{SignInput, Signer};
+use super::sign::{HttpRequest, Signer};
 use super::url::BaseUrl;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -219,7 +219,7 @@ impl Client {
     /// Signing headers for a reproduction line: values that are secret or change with time
     /// become environment references (`$SCP_SIGNATURE`), stable public ones stay literal.
     pub fn curl_auth_headers(&self, method: &str, url: &str) -> Vec<String> {
-        let input = SignInput {
+        let input = HttpRequest {
             method,
             url,
             headers: &[],
@@ -266,7 +266,7 @@ impl Client {
             headers.push(("Content-Type".into(), "application/json".into()));
         }
         let now = chrono::Utc::now().timestamp_millis();
-        let input = SignInput {
+        let input = HttpRequest {
             method: &method_text,
             url: &url,
             headers: &headers,

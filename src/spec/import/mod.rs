@@ -1,9 +1,18 @@
 //! `spec import`: the vendor's printable API reference → one OpenAPI 3.1 document per API
 //! version plus the version registry. Pure: text in, files out; the CLI writes them.
+//!
+//! Layouts: the SCP reference (`parse`, `openapi`: many operations and versions in one
+//! document) and single-operation pages (`page`), read by one format module per vendor
+//! (`ncp`, `otc`). [`Layout::for_api`] picks the layout from the `--api` id.
 
 pub mod from_openapi;
 pub mod infer;
+pub mod ncp;
 pub mod openapi;
+pub mod otc;
+pub mod page;
+pub mod page_overlay;
+pub mod page_text;
 pub mod parse;
 pub mod schema_expr;
 
@@ -46,6 +55,49 @@ impl std::error::Error for ImportError {}
 #[derive(Debug)]
 pub struct ImportOutput {
     pub files: Vec<(String, String)>,
+}
+
+/// The document layout an API's vendor publishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// The SCP printable API reference (the default).
+    Scp,
+    /// Naver Cloud Platform API pages (Korean).
+    Ncp,
+    /// Open Telekom Cloud API pages.
+    Otc,
+}
+
+impl Layout {
+    /// By the API id's vendor prefix: `ncp-…`, `otc-…`; anything else reads the SCP layout.
+    pub fn for_api(api: &str) -> Layout {
+        match api.split('-').next() {
+            Some("ncp") => Layout::Ncp,
+            Some("otc") => Layout::Otc,
+            _ => Layout::Scp,
+        }
+    }
+}
+
+/// A single-operation page (NCP, OTC layouts) plus its overlay -> spec files.
+pub fn import_page(
+    layout: Layout,
+    text: &str,
+    document_name: &str,
+    overlay: &page::PageOverlay,
+) -> Result<ImportOutput, ImportError> {
+    let page = match layout {
+        Layout::Ncp => ncp::parse(text)?,
+        Layout::Otc => otc::parse(text)?,
+        Layout::Scp => {
+            return Err(ImportError::at(
+                0,
+                "the SCP layout is not a single-operation page",
+            ))
+        }
+    };
+    let name = overlay.document.as_deref().unwrap_or(document_name);
+    page::build(&page, text, name, overlay)
 }
 
 pub fn version_key(v: &str) -> (u32, u32) {

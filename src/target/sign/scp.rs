@@ -5,7 +5,7 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::{Credentials, SignInput, Signer};
+use super::{Credentials, HttpRequest, Signer};
 use crate::target::http::Auth;
 use std::sync::Arc;
 
@@ -60,7 +60,7 @@ impl ScpSigner {
 
     /// The headers for `method` on `url` (the scheme signs nothing else).
     pub fn sign_url(&self, method: &str, url: &str, now_ms: i64) -> Vec<(String, String)> {
-        let input = SignInput {
+        let input = HttpRequest {
             method,
             url,
             headers: &[],
@@ -71,7 +71,7 @@ impl ScpSigner {
 }
 
 impl Signer for ScpSigner {
-    fn sign(&self, req: &SignInput, now_ms: i64) -> Vec<(String, String)> {
+    fn sign(&self, req: &HttpRequest, now_ms: i64) -> Vec<(String, String)> {
         let (method, url) = (req.method, req.url);
         // The gateway expects exactly 13 digits (epoch milliseconds).
         let ts = format!("{now_ms:013}");
@@ -167,7 +167,7 @@ mod tests {
             account_id: String::new(),
         });
         let url = format!("{BASE}/v1/kms/transit?page=0&size=20");
-        let input = SignInput {
+        let input = HttpRequest {
             method: "GET",
             url: &url,
             headers: &[],

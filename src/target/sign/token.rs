@@ -1,7 +1,7 @@
 //! A bearer-style token in one header (OpenBao's `X-Vault-Token`). Nothing is timed, so the
 //! scheme has no stale-timestamp case.
 
-use super::{SignInput, Signer};
+use super::{HttpRequest, Signer};
 use crate::target::http::Auth;
 use std::sync::Arc;
 
@@ -22,7 +22,7 @@ impl TokenSigner {
 }
 
 impl Signer for TokenSigner {
-    fn sign(&self, _req: &SignInput, _now_ms: i64) -> Vec<(String, String)> {
+    fn sign(&self, _req: &HttpRequest, _now_ms: i64) -> Vec<(String, String)> {
         vec![(
             self.header.clone(),
             format!("{}{}", self.prefix, self.token),
@@ -58,7 +58,7 @@ mod tests {
     #[test]
     fn adds_its_header_and_has_no_timed_case() {
         let s = TokenSigner::new("X-Vault-Token".into(), String::new(), "root".into());
-        let input = SignInput {
+        let input = HttpRequest {
             method: "GET",
             url: "http://h/v1/x",
             headers: &[],
