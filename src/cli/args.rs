@@ -186,7 +186,10 @@ pub fn parse_versions(spec: &str, set: &SpecSet) -> Result<Vec<String>, CliError
             all.join(", ")
         ))
     };
-    let out: Vec<String> = if spec == "all" {
+    let out: Vec<String> = if spec == "all" && set.profile.one_version_per_target() {
+        // One release per server: a run checks it against the newest spec unless told.
+        vec![set.latest().version.clone()]
+    } else if spec == "all" {
         all.clone()
     } else if let Some((a, b)) = spec.split_once("..") {
         let pos = |v: &str| all.iter().position(|x| x == v).ok_or_else(|| unknown(v));

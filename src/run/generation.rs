@@ -61,6 +61,13 @@ pub struct OperationConfig {
     pub cleanup_bind: BTreeMap<String, String>,
     #[serde(default)]
     pub cleanup: Vec<Step>,
+    /// Fixed query values (templates over the setup bindings), in place of generated ones.
+    #[serde(default)]
+    pub query: Map<String, Value>,
+    /// Send no generated case for this operation, and say why (e.g. it changes the whole
+    /// mount's configuration).
+    #[serde(default)]
+    pub skip: Option<String>,
 }
 
 fn yes() -> bool {
@@ -149,6 +156,18 @@ impl Generation {
             ..Default::default()
         };
         let setup_failed = setup_failed.as_deref();
+        for op in &ctx.spec.operations {
+            if let Some(why) = self
+                .operations
+                .get(&op.operation_id)
+                .and_then(|c| c.skip.as_ref())
+            {
+                if ctx.wants_prefix(&format!("{}/{}", ctx.version, op.operation_id)) {
+                    ctx.recorder
+                        .skip(&ctx.version, &op.operation_id, "generated", why, 1);
+                }
+            }
+        }
         let jobs = ctx
             .spec
             .operations
@@ -157,6 +176,10 @@ impl Generation {
             .filter(|(_, op)| {
                 ctx.wants_prefix(&format!("{}/{}", ctx.version, op.operation_id))
                     && ctx.in_partition(&op.operation_id)
+                    && self
+                        .operations
+                        .get(&op.operation_id)
+                        .is_none_or(|c| c.skip.is_none())
             })
             .map(|(i, op)| {
                 let cfg = self
@@ -274,6 +297,24 @@ fn invalid_basis(ctx: &VersionCtx, op: &OperationSchema, g: &GeneratedRequest) -
     }
 }
 
+/// The configuration's fixed query values in place of the generated ones.
+fn with_fixed_query(
+    ctx: &VersionCtx,
+    cfg: &OperationConfig,
+    b: &Bindings,
+    mut g: GeneratedRequest,
+) -> GeneratedRequest {
+    let _ = ctx;
+    for (k, t) in &cfg.query {
+        let Ok(v) = render(t, b) else { continue };
+        g.query.retain(|(n, _)| n != k);
+        if !v.is_null() {
+            g.query.push((k.clone(), text(&v)));
+        }
+    }
+    g
+}
+
 /// The path parameters of an operation: from the configuration's templates over the setup
 /// bindings, else generated. Err when a template names a binding setup did not make.
 fn path_params(
@@ -332,8 +373,9 @@ async fn run_operation(
             );
             break;
         };
-        let g = tree.current();
+        let g = with_fixed_query(ctx, cfg, &b, tree.current());
         let case_id = format!("{v}/{id}/valid/{i}");
+        b.insert("unique".into(), Value::String(names.fresh()));
         if !ctx.wants(&case_id) {
             continue;
         }
@@ -370,7 +412,8 @@ async fn run_operation(
             let mut budget = 256;
             while more && budget > 0 && !ctx.recorder.exhausted() {
                 budget -= 1;
-                let cand = tree.current();
+                let cand = with_fixed_query(ctx, cfg, &b, tree.current());
+                b.insert("unique".into(), Value::String(names.fresh()));
                 // The simpler request must still satisfy the spec, or it proves nothing.
                 let still_valid = match (&op.body, &cand.body) {
                     (Some(schema), Some(body)) => ctx.spec.schemas.is_valid(schema, body),
@@ -467,9 +510,18 @@ async fn run_operation(
         )
         .await;
     }
-    // An id that names nothing: the request is refused.
+    // An id that names nothing: the request is refused (unless the operation creates what
+    // it names: the profile's upsert).
     if !op.path.contains('{') {
         // nothing to name
+    } else if ctx.profile.upserts(id) {
+        ctx.recorder.skip(
+            v,
+            id,
+            "unknown",
+            "the operation creates the resource an unknown id names (profile upsert)",
+            1,
+        );
     } else {
         let case_id = format!("{v}/{id}/unknown/0");
         if ctx.wants(&case_id) {

@@ -241,15 +241,26 @@ impl<'s> Session<'s> {
         let (base, creds, server, label, mut copts) = match &target.kind {
             TargetKind::Embedded(o) => {
                 let e = embedded::start(&profile.api, o).await?;
-                let base = BaseUrl::parse(&e.server.base_url())
-                    .map_err(|e| SessionError::Internal(e.to_string()))?;
+                let base = BaseUrl::parse(&format!(
+                    "{}{}",
+                    e.server.base_url(),
+                    crate::spec::base_path(&set.latest().doc)
+                ))
+                .map_err(|e| SessionError::Internal(e.to_string()))?;
                 let mut copts = target.client.clone();
                 // The embedded target is on loopback: never through a proxy.
                 copts.no_proxy = true;
                 (base, e.credentials, Some(e.server), e.label, copts)
             }
             TargetKind::Url(u) => {
-                let base = BaseUrl::parse(u).map_err(|e| SessionError::Input(e.to_string()))?;
+                BaseUrl::parse(u).map_err(|e| SessionError::Input(e.to_string()))?;
+                // The API's base path (e.g. OpenBao's /v1) goes between the URL and each path.
+                let base = BaseUrl::parse(&format!(
+                    "{}{}",
+                    u.trim_end_matches('/'),
+                    crate::spec::base_path(&set.latest().doc)
+                ))
+                .map_err(|e| SessionError::Input(e.to_string()))?;
                 let creds = creds.unwrap_or_else(|| {
                     CredentialSet(
                         profile

@@ -19,6 +19,8 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Suite {
+    #[serde(rename = "$comment", default)]
+    pub comment: Option<Value>,
     pub name: String,
     pub description: String,
     /// Versions the suite applies to; default: all.
@@ -256,6 +258,153 @@ impl Step {
     }
 }
 
+/// Suites written once and used by several APIs: a suite file `{"name", "description",
+/// "template": "../shared/x.json", "params": {…}}` is the template with `<<param>>` replaced
+/// (a whole string `"<<p>>"` by the parameter's JSON value, inside strings and object keys
+/// by its text). Every placeholder must have a parameter and every parameter a use.
+mod template {
+    use serde_json::{Map, Value};
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    pub fn instantiate(v: Value, dir: &Path) -> Result<Value, String> {
+        let Value::Object(mut outer) = v else {
+            return Ok(v);
+        };
+        let Some(t) = outer.remove("template") else {
+            return Ok(Value::Object(outer));
+        };
+        let rel = t.as_str().ok_or("template must be a path")?;
+        // Relative to the suites root (`suites/`), so one template serves every API.
+        let path = dir.parent().unwrap_or(dir).join(rel);
+        let text = crate::bundled::read_to_string(&path)
+            .map_err(|e| format!("template {}: {e}", path.display()))?;
+        let tpl: Value = serde_json::from_str(&text)
+            .map_err(|e| format!("template {}: not JSON: {e}", path.display()))?;
+        let params = match outer.remove("params") {
+            Some(Value::Object(m)) => m,
+            None => Map::new(),
+            Some(_) => return Err("params must be an object".into()),
+        };
+        let mut used = BTreeSet::new();
+        let mut out = subst(&tpl, &params, &mut used)
+            .map_err(|e| format!("template {}: {e}", path.display()))?;
+        if let Some(unused) = params.keys().find(|k| !used.contains(*k)) {
+            return Err(format!(
+                "parameter '{unused}' is not used by template {}",
+                path.display()
+            ));
+        }
+        // The including file names and describes the suite; anything else it sets wins too.
+        if let Value::Object(o) = &mut out {
+            for (k, v) in outer {
+                o.insert(k, v);
+            }
+        }
+        Ok(out)
+    }
+
+    fn text_of(name: &str, params: &Map<String, Value>) -> Result<String, String> {
+        match params.get(name) {
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(v @ Value::Number(_)) => Ok(v.to_string()),
+            Some(_) => Err(format!(
+                "<<{name}>> stands inside a text but its parameter is not text"
+            )),
+            None => Err(format!("no parameter for <<{name}>>")),
+        }
+    }
+
+    fn splice(
+        s: &str,
+        params: &Map<String, Value>,
+        used: &mut BTreeSet<String>,
+    ) -> Result<String, String> {
+        let mut out = String::new();
+        let mut rest = s;
+        while let Some(i) = rest.find("<<") {
+            out.push_str(&rest[..i]);
+            let after = &rest[i + 2..];
+            let j = after
+                .find(">>")
+                .ok_or_else(|| format!("unclosed '<<' in '{s}'"))?;
+            let name = &after[..j];
+            out.push_str(&text_of(name, params)?);
+            used.insert(name.to_string());
+            rest = &after[j + 2..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+
+    fn subst(
+        v: &Value,
+        params: &Map<String, Value>,
+        used: &mut BTreeSet<String>,
+    ) -> Result<Value, String> {
+        Ok(match v {
+            Value::String(s) => {
+                if let Some(name) = s.strip_prefix("<<").and_then(|r| r.strip_suffix(">>")) {
+                    if !name.contains("<<") {
+                        used.insert(name.to_string());
+                        return params
+                            .get(name)
+                            .cloned()
+                            .ok_or_else(|| format!("no parameter for <<{name}>>"));
+                    }
+                }
+                Value::String(splice(s, params, used)?)
+            }
+            Value::Array(a) => {
+                // An element "<<p>>" whose parameter is a list splices its items.
+                let mut out = Vec::new();
+                for x in a {
+                    let whole = x
+                        .as_str()
+                        .and_then(|s| s.strip_prefix("<<"))
+                        .and_then(|r| r.strip_suffix(">>"));
+                    match whole.and_then(|n| params.get(n).map(|p| (n, p))) {
+                        Some((n, Value::Array(items))) => {
+                            used.insert(n.to_string());
+                            out.extend(items.iter().cloned());
+                        }
+                        _ => out.push(subst(x, params, used)?),
+                    }
+                }
+                Value::Array(out)
+            }
+            Value::Object(o) => Value::Object(
+                o.iter()
+                    .map(|(k, x)| Ok((splice(k, params, used)?, subst(x, params, used)?)))
+                    .collect::<Result<_, String>>()?,
+            ),
+            other => other.clone(),
+        })
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use serde_json::json;
+
+        #[test]
+        fn placeholders_take_values_texts_and_keys() {
+            let params =
+                json!({"op": "encryptData", "key": "key_id", "body": {"a": 1}, "ptr": "/data"});
+            let tpl = json!({"call": "<<op>>", "path": {"<<key>>": "{{id}}"}, "body": "<<body>>", "bind": {"ct": "<<ptr>>/ciphertext"}});
+            let mut used = BTreeSet::new();
+            let out = subst(&tpl, params.as_object().unwrap(), &mut used).unwrap();
+            assert_eq!(
+                out,
+                json!({"call": "encryptData", "path": {"key_id": "{{id}}"}, "body": {"a": 1}, "bind": {"ct": "/data/ciphertext"}})
+            );
+            assert_eq!(used.len(), 4);
+            assert!(subst(&json!("<<nope>>"), params.as_object().unwrap(), &mut used).is_err());
+            assert!(subst(&json!("x<<body>>"), params.as_object().unwrap(), &mut used).is_err());
+        }
+    }
+}
+
 /// Every suite of a directory (`generation.json` aside), validated. An empty or missing
 /// directory is an input error: a run without its suites would report false findings.
 pub fn load_dir(dir: &Path) -> Result<Vec<Suite>, SuiteError> {
@@ -289,8 +438,11 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Suite>, SuiteError> {
     for p in entries {
         let text =
             crate::bundled::read_to_string(&p).map_err(|e| err(&p, format!("cannot read: {e}")))?;
-        let s: Suite =
+        let value: Value =
             serde_json::from_str(&text).map_err(|e| err(&p, format!("not a suite: {e}")))?;
+        let value = template::instantiate(value, dir).map_err(|r| err(&p, r))?;
+        let s: Suite =
+            serde_json::from_value(value).map_err(|e| err(&p, format!("not a suite: {e}")))?;
         if out.iter().any(|o| o.name == s.name) {
             return Err(err(&p, format!("a second suite named '{}'", s.name)));
         }
