@@ -16,7 +16,7 @@ use std::time::Duration;
 #[derive(Debug, Args, Clone)]
 pub struct ApiArgs {
     /// API id; specs come from specs/<api>, suites from suites/<api>.
-    #[arg(long, default_value = "scp-kms")]
+    #[arg(long, default_value = crate::reference::DEFAULT_API)]
     pub api: String,
     /// Spec directory (default specs/<api>).
     #[arg(long)]

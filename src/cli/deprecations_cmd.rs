@@ -85,6 +85,7 @@ pub fn run(a: DeprecationsArgs) -> Outcome {
             let session = Session::open(&set, &spec, Some(a.credentials.resolve(&set)))
                 .await
                 .map_err(CliError::from)?;
+            let mut probe_request = None;
             for v in &mut report.versions {
                 let vs = set.get(&v.version).expect("registry versions are loaded");
                 let req = probe::probe_request(vs, &set.profile).ok_or_else(|| {
@@ -93,8 +94,20 @@ pub fn run(a: DeprecationsArgs) -> Outcome {
                         v.version
                     ))
                 })?;
+                probe_request.get_or_insert_with(|| {
+                    format!(
+                        "{} {}{}",
+                        req.method,
+                        req.path,
+                        req.headers
+                            .first()
+                            .map(|(h, _)| format!(" with the {h} header of the version"))
+                            .unwrap_or_default()
+                    )
+                });
                 v.probe = Some(probe::probe(&session.client, &req).await);
             }
+            report.probe_request = probe_request;
             report.probed = Some(if target == "embedded" {
                 format!("embedded (versions retired as of {as_of})")
             } else {

@@ -18,7 +18,7 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "kmsconform",
     version,
-    about = "Differential conformance harness for key-management APIs (SCP KMS OpenAPI 1.0-1.3 first)"
+    about = "Differential conformance harness for key-management APIs, driven by each API's specs and profile"
 )]
 pub struct Cli {
     #[command(subcommand)]

@@ -23,8 +23,8 @@ pub enum Format {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ImportFrom {
-    /// The printable vendor reference layout (SCP API and CLI references).
-    Scp,
+    /// A printable vendor document; its layout follows from `--api` (see `spec import`).
+    Document,
     /// An OpenAPI 3.0 document (JSON), e.g. the one an OpenBao server serves.
     Openapi,
 }
@@ -74,7 +74,7 @@ pub enum SpecCommand {
         /// The vendor document: a file; with `--from openapi` also an http(s) URL.
         document: String,
         /// What the document is.
-        #[arg(long, value_enum, default_value = "scp")]
+        #[arg(long, value_enum, default_value = "document")]
         from: ImportFrom,
         /// API id, e.g. scp-kms; must match the overlay's `api`.
         #[arg(long)]
@@ -99,9 +99,8 @@ pub enum SpecCommand {
     },
     /// Check a spec directory's validity and report the vendor document's inconsistencies.
     Lint {
-        /// Spec directory.
-        #[arg(default_value = "specs/scp-kms")]
-        dir: PathBuf,
+        /// Spec directory (default: the default API's, specs/<api>).
+        dir: Option<PathBuf>,
         /// Date for version-status rules (YYYY-MM-DD); default: today.
         #[arg(long)]
         as_of: Option<chrono::NaiveDate>,
@@ -147,10 +146,10 @@ pub enum SpecCommand {
     /// Drift between a service's CLI specs and its API specs, per common version.
     Drift {
         /// API spec directory.
-        #[arg(long, default_value = "specs/scp-kms")]
+        #[arg(long)]
         api: PathBuf,
         /// CLI spec directory of the same service.
-        #[arg(long, default_value = "specs/scp-cli/rev-001/kms")]
+        #[arg(long)]
         cli: PathBuf,
         #[arg(long, value_enum, default_value = "text")]
         format: ReportFormat,
@@ -204,7 +203,7 @@ pub fn run(cmd: SpecCommand) -> Outcome {
                 return Ok(exit_codes::OK);
             }
             run_lint(
-                &dir,
+                &dir.unwrap_or_else(|| PathBuf::from("specs").join(crate::reference::DEFAULT_API)),
                 as_of.unwrap_or_else(|| chrono::Utc::now().date_naive()),
                 format,
             )

@@ -21,6 +21,9 @@ pub struct DeprecationReport {
     pub current: String,
     /// Where the probe went, when there was one.
     pub probed: Option<String>,
+    /// What the probe sent, e.g. `GET /v1/kms/transit with the version header`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probe_request: Option<String>,
     pub versions: Vec<VersionStatus>,
 }
 
@@ -102,6 +105,7 @@ pub fn assess(
         as_of: as_of.to_string(),
         current,
         probed: None,
+        probe_request: None,
         versions,
     }
 }

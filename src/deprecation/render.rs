@@ -112,7 +112,8 @@ pub fn text(r: &DeprecationReport) -> String {
     if let Some(target) = &r.probed {
         let _ = writeln!(
             out,
-            "\nprobe: GET /v1/kms/transit with Scp-Api-Version: kms X.Y against {target}"
+            "\nprobe: {} per version against {target}",
+            r.probe_request.as_deref().unwrap_or("one signed request")
         );
         for v in &r.versions {
             if let Some(p) = probe_label(v) {

@@ -50,6 +50,9 @@ pub struct Config {
     pub body_limit_bytes: usize,
 }
 
+/// The API of the default embedded reference target (and of `--api` when not given).
+pub const DEFAULT_API: &str = "scp-kms";
+
 /// Default access key of the embedded server (documented, not a secret).
 pub const DEFAULT_ACCESS_KEY: &str = store::DEFAULT_ACCESS_KEY;
 /// Default secret key of the embedded server (documented, not a secret).

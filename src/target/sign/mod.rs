@@ -188,7 +188,7 @@ pub(crate) fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignerError {
-    #[error("unknown auth scheme '{0}' (known: scp-hmac-sha256, token)")]
+    #[error("unknown auth scheme '{0}' (known: {known})", known = SCHEMES.join(", "))]
     UnknownScheme(String),
     #[error("the '{scheme}' scheme needs {name} (set {env})")]
     Missing {
@@ -197,6 +197,9 @@ pub enum SignerError {
         env: String,
     },
 }
+
+/// Every auth scheme a profile may name.
+pub const SCHEMES: &[&str] = &[scp::SCHEME, token::SCHEME];
 
 /// The signer of a profile's auth scheme with these credentials; `env` names where each
 /// credential comes from, for the error message.
@@ -217,12 +220,12 @@ pub fn for_scheme(
             })
     };
     match scheme {
-        "scp-hmac-sha256" => Ok(Arc::new(scp::ScpSigner::new(Credentials {
+        s if s == scp::SCHEME => Ok(Arc::new(scp::ScpSigner::new(Credentials {
             access_key: need("access_key")?,
             secret_key: need("secret_key")?,
             account_id: creds.get("account_id").unwrap_or_default().to_string(),
         }))),
-        "token" => Ok(Arc::new(token::TokenSigner::new(
+        s if s == token::SCHEME => Ok(Arc::new(token::TokenSigner::new(
             params
                 .get("header")
                 .cloned()

@@ -9,6 +9,9 @@ use super::{Credentials, HttpRequest, Signer};
 use crate::target::http::Auth;
 use std::sync::Arc;
 
+/// The scheme's name in an API profile.
+pub const SCHEME: &str = "scp-hmac-sha256";
+
 /// The only client type the SCP gateway accepts for programmatic calls; it is part of the message.
 pub const CLIENT_TYPE: &str = "Openapi";
 

@@ -5,6 +5,9 @@ use super::{HttpRequest, Signer};
 use crate::target::http::Auth;
 use std::sync::Arc;
 
+/// The scheme's name in an API profile.
+pub const SCHEME: &str = "token";
+
 pub struct TokenSigner {
     header: String,
     prefix: String,
