@@ -199,7 +199,7 @@ pub enum SignerError {
 }
 
 /// Every auth scheme a profile may name.
-pub const SCHEMES: &[&str] = &[scp::SCHEME, token::SCHEME];
+pub const SCHEMES: &[&str] = &[scp::SCHEME, token::SCHEME, ncp::SCHEME, otc::SCHEME];
 
 /// The signer of a profile's auth scheme with these credentials; `env` names where each
 /// credential comes from, for the error message.
@@ -225,6 +225,20 @@ pub fn for_scheme(
             secret_key: need("secret_key")?,
             account_id: creds.get("account_id").unwrap_or_default().to_string(),
         }))),
+        s if s == ncp::SCHEME => Ok(Arc::new(ncp::NcpSigner {
+            credentials: Credentials {
+                access_key: need("access_key")?,
+                secret_key: need("secret_key")?,
+                account_id: String::new(),
+            },
+        })),
+        s if s == otc::SCHEME => Ok(Arc::new(otc::OtcSigner {
+            credentials: Credentials {
+                access_key: need("access_key")?,
+                secret_key: need("secret_key")?,
+                account_id: String::new(),
+            },
+        })),
         s if s == token::SCHEME => Ok(Arc::new(token::TokenSigner::new(
             params
                 .get("header")
