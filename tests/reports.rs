@@ -100,10 +100,32 @@ fn html_report_is_self_contained() {
         "no side-by-side diff"
     );
     for external in [
-        "<script", "<link", "<img", "@import", "url(", "src=", "href=",
+        "<link", "<img", "@import", "url(", "src=", "href=", "<iframe",
     ] {
         assert!(!html.contains(external), "external resource: {external}");
     }
+    // One inline script, the filter box, which loads nothing.
+    assert_eq!(html.matches("<script").count(), 1);
+    let script = &html[html.find("<script>").expect("inline script")..];
+    let script = &script[..script.find("</script>").unwrap()];
+    for load in [
+        "fetch",
+        "XMLHttpRequest",
+        "import",
+        "WebSocket",
+        "http",
+        "location",
+    ] {
+        assert!(
+            !script.contains(load),
+            "the script may load something: {load}"
+        );
+    }
+    // With scripting off everything shows: the filter box is the only hidden element, and
+    // nothing is hidden by a class until the script adds one.
+    assert_eq!(html.matches(" hidden").count(), 1);
+    assert!(html.contains("<div id=\"filter-box\" hidden>"));
+    assert!(!html.contains("class=\"gone") && !html.contains(" gone\""));
     // Request URLs in curl lines are text, not links; only the loopback target may appear.
     for (i, _) in html.match_indices("http") {
         let rest = &html[i..];
