@@ -31,20 +31,22 @@ code{background:#f6f6f6;padding:0 3px}pre{white-space:pre-wrap;word-break:break-
 #filter-box{margin:1em 0}#filter{font:inherit;padding:3px 6px;width:28em}.gone{display:none}";
 
 /// The filter box: shows only the operation groups whose text (check, operation, labels,
-/// expected and actual values, case ids) contains what was typed. Static text, no data.
+/// expected and actual values, case ids) contains what was typed; `report.html#filter=TEXT`
+/// opens the report filtered. Static text, no data.
 const SCRIPT: &str = "(function(){\
 var box=document.getElementById('filter-box'),input=document.getElementById('filter'),\
 count=document.getElementById('filter-count');box.hidden=false;\
 var checks=document.querySelectorAll('details.check');\
 function apply(){var q=input.value.trim().toLowerCase(),shown=0,total=0;\
-checks.forEach(function(c){var name=c.querySelector('summary').textContent.toLowerCase(),\
+checks.forEach(function(c){var name=c.querySelector('summary code').textContent.toLowerCase(),\
 whole=q===''||name.indexOf(q)>=0,any=false;\
 c.querySelectorAll('details.op').forEach(function(o){total++;\
 var hit=whole||o.textContent.toLowerCase().indexOf(q)>=0;\
 o.classList.toggle('gone',!hit);if(hit){any=true;shown++;}});\
 c.classList.toggle('gone',!any);});\
 count.textContent=q===''?'':shown+' of '+total+' operation groups match';}\
-input.addEventListener('input',apply);})();";
+input.addEventListener('input',apply);\
+var h=window.location.hash;if(h.indexOf('#filter=')===0){input.value=decodeURIComponent(h.slice(8));apply();}})();";
 
 pub fn render(r: &Report) -> String {
     let t = r.totals();
