@@ -223,14 +223,31 @@ pub fn pending(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// Diff of a pending snapshot against the accepted one.
-pub fn review_diff(new_path: &Path) -> std::io::Result<String> {
-    let old_path = PathBuf::from(
+/// The snapshot a pending `.snap.new` would replace.
+pub fn target_of(new_path: &Path) -> PathBuf {
+    PathBuf::from(
         new_path
             .to_string_lossy()
             .trim_end_matches(".new")
             .to_string(),
-    );
+    )
+}
+
+/// The pending file `path` names: `x.snap.new` itself, or the `.snap.new` beside `x.snap`.
+pub fn pending_of(path: &Path) -> Option<PathBuf> {
+    let s = path.to_string_lossy();
+    if s.ends_with(".snap.new") {
+        Some(path.to_path_buf())
+    } else if s.ends_with(".snap") {
+        Some(PathBuf::from(format!("{s}.new")))
+    } else {
+        None
+    }
+}
+
+/// Diff of a pending snapshot against the accepted one.
+pub fn review_diff(new_path: &Path) -> std::io::Result<String> {
+    let old_path = target_of(new_path);
     let new = std::fs::read_to_string(new_path)?;
     let old = std::fs::read_to_string(&old_path).unwrap_or_default();
     Ok(super::unified(
@@ -241,14 +258,15 @@ pub fn review_diff(new_path: &Path) -> std::io::Result<String> {
     ))
 }
 
+/// The pending snapshot replaces the accepted one (a rename: the file is already in the
+/// form insta would save).
 pub fn accept(new_path: &Path) -> std::io::Result<()> {
-    let old_path = PathBuf::from(
-        new_path
-            .to_string_lossy()
-            .trim_end_matches(".new")
-            .to_string(),
-    );
-    std::fs::rename(new_path, old_path)
+    std::fs::rename(new_path, target_of(new_path))
+}
+
+/// The pending snapshot is dropped; the accepted one stays.
+pub fn reject(new_path: &Path) -> std::io::Result<()> {
+    std::fs::remove_file(new_path)
 }
 
 #[cfg(test)]
