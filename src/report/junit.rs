@@ -147,6 +147,8 @@ mod tests {
             ("run.advisories", 1),
             ("run.distinct_failures", 2),
             ("run.distinct_advisories", 1),
+            ("run.gating", 3),
+            ("run.known", 0),
         ] {
             let p = format!("<property name=\"{name}\" value=\"{value}\"/>");
             assert_eq!(xml.matches(&p).count(), 2, "{p} in {xml}");

@@ -141,6 +141,27 @@ mod tests {
     }
 
     #[test]
+    fn at_most_listed_rows_and_a_count_of_the_rest() {
+        let mut r = crate::report::json::sample();
+        let f = r.findings[0].clone();
+        for i in 0..LISTED + 5 {
+            let mut g = f.clone();
+            g.label = format!("case {i}");
+            r.findings.push(g);
+        }
+        let md = render(&r);
+        let rows = md
+            .lines()
+            .filter(|l| l.starts_with("| ❌") || l.starts_with("| ⚠️"));
+        assert_eq!(rows.count(), LISTED);
+        // 2 + 1 distinct in the sample, LISTED + 5 added.
+        assert!(
+            md.contains("… and 8 more in `report.json` / `report.html`."),
+            "{md}"
+        );
+    }
+
+    #[test]
     fn cells_are_cut_before_they_are_escaped() {
         let long = format!("{}|x", "a".repeat(CELL - 1));
         assert_eq!(md_cell(&long), format!("{}\\|…", "a".repeat(CELL - 1)));
