@@ -100,10 +100,33 @@ fn html_report_is_self_contained() {
         "no side-by-side diff"
     );
     for external in [
-        "<script", "<link", "<img", "@import", "url(", "src=", "href=",
+        "<link", "<img", "@import", "url(", "src=", "href=", "<iframe",
     ] {
         assert!(!html.contains(external), "external resource: {external}");
     }
+    // One inline script, the filter box, which loads nothing.
+    assert_eq!(html.matches("<script").count(), 1);
+    let script = &html[html.find("<script>").expect("inline script")..];
+    let script = &script[..script.find("</script>").unwrap()];
+    for load in [
+        "fetch",
+        "XMLHttpRequest",
+        "import",
+        "WebSocket",
+        "http",
+        "src",
+        "open(",
+    ] {
+        assert!(
+            !script.contains(load),
+            "the script may load something: {load}"
+        );
+    }
+    // With scripting off everything shows: the filter box is the only hidden element, and
+    // nothing is hidden by a class until the script adds one.
+    assert_eq!(html.matches(" hidden").count(), 1);
+    assert!(html.contains("<div id=\"filter-box\" hidden>"));
+    assert!(!html.contains("class=\"gone") && !html.contains(" gone\""));
     // Request URLs in curl lines are text, not links; only the loopback target may appear.
     for (i, _) in html.match_indices("http") {
         let rest = &html[i..];
@@ -235,4 +258,148 @@ fn merge_sums_counts_and_unites_findings() {
     let union: std::collections::BTreeSet<_> = key(&ra).union(&key(&rb)).cloned().collect();
     assert_eq!(key(&m), union);
     assert_eq!(m.findings.len(), union.len(), "duplicates in the merge");
+}
+
+/// Failures, advisories and their distinct counts as one format states them.
+type Numbers = (u64, u64, u64, u64);
+
+/// "130 failures, 31 advisories (49 + 17 distinct)", the sentence the terminal, HTML and
+/// Markdown share.
+fn sentence(text: &str, what: &str) -> Numbers {
+    let re =
+        regex::Regex::new(r"(\d+) failures?, (\d+) advisor(?:y|ies) \((\d+) \+ (\d+) distinct\)")
+            .unwrap();
+    let all: Vec<Numbers> = re
+        .captures_iter(text)
+        .map(|c| {
+            let n = |i: usize| c[i].parse::<u64>().unwrap();
+            (n(1), n(2), n(3), n(4))
+        })
+        .collect();
+    assert_eq!(all.len(), 1, "{what} must state the totals once: {all:?}");
+    all[0]
+}
+
+#[test]
+fn every_format_states_the_same_totals() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    // count-is-page-length adds advisories that survive create-returns-200 (which fails the
+    // setup the stopped-key advisory would need).
+    let mut args = vec!["run", "--versions", "1.0,1.3", "--cases", "1"];
+    for fault in [
+        "stopped-key-usable",
+        "decrypt-corrupts",
+        "create-returns-200",
+        "wrong-field-type",
+        "count-is-page-length",
+    ] {
+        args.extend(["--fault", fault]);
+    }
+    args.extend(["--report-dir", d]);
+    for f in ["json", "junit", "html", "markdown"] {
+        args.extend(["--format", f]);
+    }
+    let (code, terminal) = kmsconform(&args);
+    assert_eq!(code, 1, "{terminal}");
+    let summary_line = terminal
+        .lines()
+        .find(|l| l.contains(" distinct)") && l.contains(" requests in "))
+        .unwrap_or_else(|| panic!("no summary line in {terminal}"));
+    let from_terminal = sentence(summary_line, "the terminal summary line");
+
+    // report.json: the stated totals, and the same numbers counted from its findings here.
+    let text = std::fs::read_to_string(dir.path().join("report.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let t = &json["totals"];
+    let n = |k: &str| t[k].as_u64().unwrap_or_else(|| panic!("totals.{k} in {t}"));
+    let from_json = (
+        n("failures"),
+        n("advisories"),
+        n("distinct_failures"),
+        n("distinct_advisories"),
+    );
+    let findings = json["findings"].as_array().unwrap();
+    let counted = |advisory: bool| {
+        let of: Vec<&serde_json::Value> = findings
+            .iter()
+            .filter(|f| f["advisory"] == advisory)
+            .collect();
+        let distinct: std::collections::BTreeSet<(String, String, String)> = of
+            .iter()
+            .map(|f| {
+                let s = |k: &str| f[k].as_str().unwrap().to_string();
+                (s("check"), s("operation"), s("label"))
+            })
+            .collect();
+        (of.len() as u64, distinct.len() as u64)
+    };
+    let ((nf, df), (na, da)) = (counted(false), counted(true));
+    assert_eq!(
+        from_json,
+        (nf, na, df, da),
+        "report.json totals vs its findings"
+    );
+
+    // JUnit: the run.* properties, identical in every testsuite.
+    let xml = std::fs::read_to_string(dir.path().join("report.junit.xml")).unwrap();
+    let prop = |name: &str| -> u64 {
+        let re =
+            regex::Regex::new(&format!(r#"<property name="run\.{name}" value="(\d+)"/>"#)).unwrap();
+        let values: std::collections::BTreeSet<u64> = re
+            .captures_iter(&xml)
+            .map(|c| c[1].parse().unwrap())
+            .collect();
+        assert_eq!(
+            values.len(),
+            1,
+            "run.{name} in every testsuite, once: {values:?}"
+        );
+        values.into_iter().next().unwrap()
+    };
+    assert_eq!(xml.matches("<property name=\"run.failures\"").count(), 2);
+    let from_junit = (
+        prop("failures"),
+        prop("advisories"),
+        prop("distinct_failures"),
+        prop("distinct_advisories"),
+    );
+
+    // HTML: the data attributes and the sentence they sit on.
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    let attr = |name: &str| -> u64 {
+        let re = regex::Regex::new(&format!(r#"data-{name}="(\d+)""#)).unwrap();
+        re.captures(&html).unwrap_or_else(|| panic!("data-{name}"))[1]
+            .parse()
+            .unwrap()
+    };
+    let from_html = (
+        attr("failures"),
+        attr("advisories"),
+        attr("distinct-failures"),
+        attr("distinct-advisories"),
+    );
+    assert_eq!(sentence(&html, "report.html"), from_html);
+    // And the sections' headings: "Failures: N (D distinct)".
+    for (section, n, d) in [("Failures", nf, df), ("Advisories", na, da)] {
+        let heading = format!("<h2>{section}: {n} <span class=\"n\">({d} distinct)</span></h2>");
+        assert!(html.contains(&heading), "{heading}");
+    }
+
+    let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    let from_markdown = sentence(&md, "report.md");
+
+    assert!(
+        na > 0 && nf > 0 && df < nf && da < na,
+        "the run must give both kinds, with repeats: {from_json:?}"
+    );
+    for (format, numbers) in [
+        ("terminal", from_terminal),
+        ("junit", from_junit),
+        ("html", from_html),
+        ("markdown", from_markdown),
+    ] {
+        assert_eq!(numbers, from_json, "{format} disagrees with report.json");
+    }
+    eprintln!("agreed totals (failures, advisories, distinct failures, distinct advisories): {from_json:?}");
 }

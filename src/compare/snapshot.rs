@@ -1,7 +1,15 @@
-//! Snapshots of suite transcripts in insta's file format (`---` header, then the body), one
-//! file per API version and suite: `snapshots/<api>/<version>/<suite>.snap`. A changed
-//! transcript is written beside the old one as `.snap.new`, for `kmsconform snapshots review`
-//! or `cargo insta review`.
+//! Snapshots of suite transcripts in insta's file format, one file per API version and suite:
+//! `snapshots/<api>/<version>/<suite>.snap`. A changed transcript is written beside the old
+//! one as `.snap.new`, for `kmsconform snapshots review` or `cargo insta review`.
+//!
+//! The file is what insta itself writes for a text snapshot (insta 1.42 and later; Cargo.lock
+//! has 1.49): a YAML header between two `---` lines with insta's fields in insta's order —
+//! `source`, then `expression` (insta's order is source, assertion_line, description,
+//! expression, info, input_file; text snapshots carry no `snapshot_kind` since 1.42) — each
+//! value a plain YAML scalar unless YAML needs quotes, then the body with trailing whitespace
+//! trimmed and one final newline. Accepting a `.snap.new` with `cargo insta review` (which
+//! reads it with `Snapshot::from_file` and writes it with `Snapshot::save`) therefore leaves
+//! the same bytes as `kmsconform snapshots review --accept` (tests/snapshots_insta.rs).
 
 use super::render_exchange;
 use crate::run::record::Exchange;
@@ -47,15 +55,85 @@ pub fn group(t: &[Exchange]) -> BTreeMap<(String, String), Vec<&Exchange>> {
     out
 }
 
+/// The `source` of every snapshot header: the tool that wrote it (insta writes the test file).
+pub const SOURCE: &str = "kmsconform";
+
 pub fn render(api: &str, version: &str, suite: &str, exchanges: &[&Exchange]) -> String {
-    let mut s =
-        format!("---\nsource: kmsconform\nexpression: \"{api} {version} suite {suite}\"\n---\n");
+    let mut body = String::new();
     for e in exchanges {
         let case = e.case.split_once('/').map(|x| x.1).unwrap_or(&e.case);
-        s.push_str(&format!("## {case} {} — {}\n", e.operation, e.label));
-        s.push_str(&render_exchange(e));
+        body.push_str(&format!("## {case} {} — {}\n", e.operation, e.label));
+        body.push_str(&render_exchange(e));
     }
-    s
+    file(SOURCE, &format!("{api} {version} suite {suite}"), &body)
+}
+
+/// A whole snapshot file: insta's header, then the body as insta stores it (CRLF as LF,
+/// trailing whitespace trimmed, one final newline).
+pub fn file(source: &str, expression: &str, body: &str) -> String {
+    format!(
+        "---\nsource: {}\nexpression: {}\n---\n{}\n",
+        yaml_scalar(source),
+        yaml_scalar(expression),
+        body.trim_end().replace("\r\n", "\n")
+    )
+}
+
+/// One YAML scalar as insta's header emitter writes it: plain when YAML would read it back
+/// as the same string, else double-quoted with escapes.
+pub fn yaml_scalar(s: &str) -> String {
+    if !needs_quotes(s) {
+        return s.to_string();
+    }
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{8}' => out.push_str("\\b"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\u{c}' => out.push_str("\\f"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\u{:04x}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// When insta's emitter quotes a string: empty, space at either end, a leading YAML
+/// indicator, a flow or comment character or quote anywhere, most control characters, a
+/// word YAML reads as a boolean or null, or something that reads as a number.
+fn needs_quotes(s: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "yes", "Yes", "YES", "no", "No", "NO", "True", "TRUE", "true", "False", "FALSE", "false",
+        "on", "On", "ON", "off", "Off", "OFF", "null", "Null", "NULL", "~",
+    ];
+    s.is_empty()
+        || s.starts_with(' ')
+        || s.ends_with(' ')
+        || s.starts_with(['&', '*', '?', '|', '-', '<', '>', '=', '!', '%', '@'])
+        || s.chars().any(|c| {
+            matches!(
+                c,
+                ':' | '{' | '}' | '[' | ']' | ',' | '#' | '`' | '"' | '\'' | '\\'
+                    | '\0'..='\x06'
+                    | '\t'
+                    | '\n'
+                    | '\r'
+                    | '\x0e'..='\x1a'
+                    | '\x1c'..='\x1f'
+            )
+        })
+        || WORDS.contains(&s)
+        || s.starts_with('.')
+        || s.starts_with("0x")
+        || s.parse::<i64>().is_ok()
+        || s.parse::<f64>().is_ok()
 }
 
 /// The body of a snapshot file (after the header), for comparison.
@@ -145,14 +223,31 @@ pub fn pending(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// Diff of a pending snapshot against the accepted one.
-pub fn review_diff(new_path: &Path) -> std::io::Result<String> {
-    let old_path = PathBuf::from(
+/// The snapshot a pending `.snap.new` would replace.
+pub fn target_of(new_path: &Path) -> PathBuf {
+    PathBuf::from(
         new_path
             .to_string_lossy()
             .trim_end_matches(".new")
             .to_string(),
-    );
+    )
+}
+
+/// The pending file `path` names: `x.snap.new` itself, or the `.snap.new` beside `x.snap`.
+pub fn pending_of(path: &Path) -> Option<PathBuf> {
+    let s = path.to_string_lossy();
+    if s.ends_with(".snap.new") {
+        Some(path.to_path_buf())
+    } else if s.ends_with(".snap") {
+        Some(PathBuf::from(format!("{s}.new")))
+    } else {
+        None
+    }
+}
+
+/// Diff of a pending snapshot against the accepted one.
+pub fn review_diff(new_path: &Path) -> std::io::Result<String> {
+    let old_path = target_of(new_path);
     let new = std::fs::read_to_string(new_path)?;
     let old = std::fs::read_to_string(&old_path).unwrap_or_default();
     Ok(super::unified(
@@ -163,14 +258,15 @@ pub fn review_diff(new_path: &Path) -> std::io::Result<String> {
     ))
 }
 
+/// The pending snapshot replaces the accepted one (a rename: the file is already in the
+/// form insta would save).
 pub fn accept(new_path: &Path) -> std::io::Result<()> {
-    let old_path = PathBuf::from(
-        new_path
-            .to_string_lossy()
-            .trim_end_matches(".new")
-            .to_string(),
-    );
-    std::fs::rename(new_path, old_path)
+    std::fs::rename(new_path, target_of(new_path))
+}
+
+/// The pending snapshot is dropped; the accepted one stays.
+pub fn reject(new_path: &Path) -> std::io::Result<()> {
+    std::fs::remove_file(new_path)
 }
 
 #[cfg(test)]

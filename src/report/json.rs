@@ -69,6 +69,21 @@ pub struct Distinct<'a> {
     pub cases: usize,
 }
 
+/// The numbers every format states, computed here once: findings (every failed case) and
+/// distinct findings ([`Report::distinct`]), failures and advisories apart.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    pub failures: usize,
+    pub advisories: usize,
+    pub distinct_failures: usize,
+    pub distinct_advisories: usize,
+    /// Findings that fail the gate: failures (and advisories under --strict) outside the
+    /// baseline.
+    pub gating: usize,
+    /// Findings the baseline lists.
+    pub known: usize,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     pub meta: RunMeta,
@@ -241,6 +256,17 @@ impl Report {
         out
     }
 
+    pub fn totals(&self) -> Totals {
+        Totals {
+            failures: self.failures().count(),
+            advisories: self.advisories().count(),
+            distinct_failures: self.distinct(self.failures()).len(),
+            distinct_advisories: self.distinct(self.advisories()).len(),
+            gating: self.gating().count(),
+            known: self.findings.iter().filter(|f| self.is_known(f)).count(),
+        }
+    }
+
     /// Cases the run meant to send and did not.
     pub fn skipped(&self) -> u64 {
         self.coverage
@@ -249,9 +275,132 @@ impl Report {
             .sum()
     }
 
+    /// The report with its [`Totals`] after `meta`, so that a reader need not recount them
+    /// (`from_json` ignores them: they follow from the findings).
     pub fn to_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(self).expect("report serialises");
+        let value = serde_json::to_value(self).expect("report serialises");
+        let serde_json::Value::Object(fields) = value else {
+            unreachable!("a struct serialises to an object")
+        };
+        let mut out = serde_json::Map::new();
+        for (k, v) in fields {
+            let after_meta = k == "meta";
+            out.insert(k, v);
+            if after_meta {
+                out.insert(
+                    "totals".into(),
+                    serde_json::to_value(self.totals()).expect("totals serialise"),
+                );
+            }
+        }
+        let mut s = serde_json::to_string_pretty(&out).expect("report serialises");
         s.push('\n');
         s
+    }
+}
+
+/// A small report for the formats' unit tests: one failure on two versions (two cases), one
+/// failure on one version, one advisory.
+#[cfg(test)]
+pub(crate) fn sample() -> Report {
+    use crate::check::{Actual, Basis, CheckId, Expected, Failure};
+    let status = |check, want: u16, got: u16| {
+        Failure::new(
+            check,
+            Expected::StatusIn {
+                statuses: vec![want],
+            },
+            Actual::Status {
+                status: got,
+                body: None,
+            },
+        )
+    };
+    let finding = |failure: Failure, op: &str, version: &str, label: &str| {
+        let case = format!("{version}/{op}/valid/0");
+        Finding::comparison(failure, op, version, &case, label.into(), 1)
+    };
+    let advisory = Failure::new(
+        CheckId::PaginationInvariants,
+        Expected::Total {
+            pointer: "/count".into(),
+            total: 5,
+        },
+        Actual::Count { n: 2 },
+    )
+    .with_basis(Basis::assumed("the document does not say what count is"));
+    let mut r = Report {
+        meta: RunMeta {
+            tool: "kmsconform".into(),
+            tool_version: "0".into(),
+            api: "scp-kms".into(),
+            target: "embedded".into(),
+            seed: 1,
+            run_id: "r".into(),
+            cases_per_operation: 1,
+            versions: vec!["1.0".into(), "1.3".into()],
+            suites: vec![],
+            requests: 10,
+            duration_ms: 1000,
+            stopped_early: false,
+            interrupted: false,
+            strict: false,
+            proxy: None,
+            snapshots_skipped: None,
+        },
+        counts: vec![],
+        findings: vec![],
+        transport_problems: vec![],
+        coverage: vec![],
+        leftovers: vec![],
+        known_failures: vec![],
+    };
+    let sc = CheckId::StatusCodeConformance;
+    r.push(finding(
+        status(sc, 201, 200),
+        "createKey",
+        "1.0",
+        "fresh key",
+    ));
+    r.push(finding(
+        status(sc, 201, 200),
+        "createKey",
+        "1.3",
+        "fresh key",
+    ));
+    r.push(finding(
+        status(CheckId::VersionShape, 201, 200),
+        "createKey",
+        "1.0",
+        "version gating",
+    ));
+    r.push(finding(advisory, "listKeys", "1.3", "pages of 2"));
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn totals_count_findings_and_distinct_findings_apart() {
+        let r = sample();
+        let t = r.totals();
+        assert_eq!(
+            (
+                t.failures,
+                t.advisories,
+                t.distinct_failures,
+                t.distinct_advisories
+            ),
+            (3, 1, 2, 1)
+        );
+        assert_eq!((t.gating, t.known), (3, 0));
+        let json: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        let keys: Vec<&String> = json.as_object().unwrap().keys().take(2).collect();
+        assert_eq!(keys, ["meta", "totals"]);
+        assert_eq!(json["totals"]["distinct_failures"], 2);
+        // The totals are derived: reading the report back ignores them.
+        assert_eq!(Report::from_json(&r.to_json()).unwrap().totals(), t);
     }
 }

@@ -1,6 +1,10 @@
 //! JUnit XML: one `<testsuite>` per version, one `<testcase>` per check × operation, one
 //! `<failure>` per gating finding. Advisories (assumed expectations) and known baseline
 //! findings become `<skipped>` with a message saying which, so CI stays green on them.
+//! Every `<testsuite>` carries the whole run's totals as properties (`run.failures`,
+//! `run.advisories`, `run.distinct_failures`, `run.distinct_advisories`, `run.gating`,
+//! `run.known`): JUnit's own counts are per testcase, these are the findings every other
+//! format counts.
 //! Validated against the Jenkins xUnit `junit-10.xsd` in `tests/reports.rs`.
 
 use super::text::{actual, expected, title, xml_escape};
@@ -30,7 +34,8 @@ pub fn render(r: &Report) -> String {
             .or_default()
             .push(f);
     }
-    let new_findings = r.gating().count();
+    let t = r.totals();
+    let new_findings = t.gating;
     let gates = |f: &Finding| !r.is_known(f) && f.gates(r.meta.strict);
     let total_cases: usize = suites.values().map(|s| s.len()).sum();
     let failing_cases = |cases: &BTreeMap<CaseKey, Vec<&Finding>>| {
@@ -62,11 +67,20 @@ pub fn render(r: &Report) -> String {
             v = xml_escape(version),
             target = xml_escape(&r.meta.target),
         );
-        let _ = writeln!(
-            out,
-            "    <properties>\n      <property name=\"seed\" value=\"{}\"/>\n      <property name=\"new_findings\" value=\"{new_findings}\"/>\n    </properties>",
-            r.meta.seed
-        );
+        out.push_str("    <properties>\n");
+        for (name, value) in [
+            ("seed", r.meta.seed.to_string()),
+            ("new_findings", new_findings.to_string()),
+            ("run.failures", t.failures.to_string()),
+            ("run.advisories", t.advisories.to_string()),
+            ("run.distinct_failures", t.distinct_failures.to_string()),
+            ("run.distinct_advisories", t.distinct_advisories.to_string()),
+            ("run.gating", t.gating.to_string()),
+            ("run.known", t.known.to_string()),
+        ] {
+            let _ = writeln!(out, "      <property name=\"{name}\" value=\"{value}\"/>");
+        }
+        out.push_str("    </properties>\n");
         for ((check, operation), findings) in cases {
             let _ = write!(
                 out,
@@ -118,4 +132,28 @@ fn failure_text(f: &Finding) -> String {
         f.replay,
         f.curl
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_suite_states_the_run_totals_and_advisories_are_skipped() {
+        let xml = render(&crate::report::json::sample());
+        assert_eq!(xml.matches("<testsuite ").count(), 2);
+        for (name, value) in [
+            ("run.failures", 3),
+            ("run.advisories", 1),
+            ("run.distinct_failures", 2),
+            ("run.distinct_advisories", 1),
+            ("run.gating", 3),
+            ("run.known", 0),
+        ] {
+            let p = format!("<property name=\"{name}\" value=\"{value}\"/>");
+            assert_eq!(xml.matches(&p).count(), 2, "{p} in {xml}");
+        }
+        assert_eq!(xml.matches("<failure ").count(), 3);
+        assert!(xml.contains("<skipped type=\"pagination_invariants\" message=\"advisory (assumed: the document does not say what count is)"), "{xml}");
+    }
 }

@@ -10,7 +10,7 @@ pub mod merge;
 pub mod summary;
 pub mod text;
 
-pub use json::{Report, RunMeta};
+pub use json::{Report, RunMeta, Totals};
 
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,6 @@
 //! The end-of-run summary for a terminal: counts per check, then the distinct failures,
 //! the advisories apart, transport problems, coverage gaps and leftovers, and one verdict
-//! line ("N failures, M advisories").
+//! line ("N failures, M advisories (D + E distinct)", as every format states it).
 
 use super::text::{actual, basis, expected};
 use super::Report;
@@ -125,19 +125,15 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(out, "snapshots: not checked ({why})");
     }
     let secs = r.meta.duration_ms as f64 / 1000.0;
-    let nf = r.failures().count();
-    let na = r.advisories().count();
-    let distinct = if failures.len() < nf || advisories.len() < na {
-        format!(" ({} + {} distinct)", failures.len(), advisories.len())
-    } else {
-        String::new()
-    };
     let _ = writeln!(
         out,
-        "{nf} failure{}, {na} advisor{}{distinct}{}; {} requests in {:.2} s ({:.0} req/s); versions {}; seed {}; run id {}",
-        if nf == 1 { "" } else { "s" },
-        if na == 1 { "y" } else { "ies" },
-        if r.meta.strict { " (--strict: advisories fail the gate)" } else { "" },
+        "{}{}; {} requests in {:.2} s ({:.0} req/s); versions {}; seed {}; run id {}",
+        super::text::totals(&r.totals()),
+        if r.meta.strict {
+            " (--strict: advisories fail the gate)"
+        } else {
+            ""
+        },
         r.meta.requests,
         secs,
         r.meta.requests as f64 / secs.max(1e-9),

@@ -1,6 +1,7 @@
 //! Text for people: the one place where expectations and observations become sentences,
 //! plus the escaping shared by the XML-based formats.
 
+use super::Totals;
 use crate::check::{Actual, Expected};
 use crate::run::record::Finding;
 use serde_json::Value;
@@ -154,6 +155,20 @@ pub fn title(f: &Finding) -> String {
     )
 }
 
+/// The run's numbers as one sentence, the same in every format:
+/// `130 failures, 31 advisories (49 + 17 distinct)`.
+pub fn totals(t: &Totals) -> String {
+    format!(
+        "{} failure{}, {} advisor{} ({} + {} distinct)",
+        t.failures,
+        if t.failures == 1 { "" } else { "s" },
+        t.advisories,
+        if t.advisories == 1 { "y" } else { "ies" },
+        t.distinct_failures,
+        t.distinct_advisories
+    )
+}
+
 /// `[basis] source`, e.g. `[assumed] the document gives no bounds`.
 pub fn basis(f: &Finding) -> String {
     format!("[{}] {}", f.basis.kind, f.basis.source)
@@ -186,5 +201,13 @@ mod tests {
             }),
             "/a absent"
         );
+        let t = Totals {
+            failures: 1,
+            advisories: 3,
+            distinct_failures: 1,
+            distinct_advisories: 2,
+            ..Totals::default()
+        };
+        assert_eq!(totals(&t), "1 failure, 3 advisories (1 + 2 distinct)");
     }
 }
