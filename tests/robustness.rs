@@ -106,11 +106,22 @@ fn a_silent_target_is_unreachable_within_the_timeout() {
 #[test]
 fn broken_suites_and_specs_are_usage_errors_naming_the_file() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let suites = tempfile::tempdir().unwrap();
-    for e in std::fs::read_dir(root.join("suites/scp-kms")).unwrap() {
-        let p = e.unwrap().path();
-        std::fs::copy(&p, suites.path().join(p.file_name().unwrap())).unwrap();
+    // A copy of the suites root: the API's suites beside the shared templates they use.
+    let tree = tempfile::tempdir().unwrap();
+    for dir in ["scp-kms", "shared"] {
+        std::fs::create_dir_all(tree.path().join(dir)).unwrap();
+        for e in std::fs::read_dir(root.join("suites").join(dir)).unwrap() {
+            let p = e.unwrap().path();
+            std::fs::copy(&p, tree.path().join(dir).join(p.file_name().unwrap())).unwrap();
+        }
     }
+    struct Dir(PathBuf);
+    impl Dir {
+        fn path(&self) -> &std::path::Path {
+            &self.0
+        }
+    }
+    let suites = Dir(tree.path().join("scp-kms"));
     let run_with = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_kmsconform"))
             .current_dir(&root)
