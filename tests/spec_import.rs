@@ -358,3 +358,74 @@ fn lint_findings_are_pinned() {
         insta::assert_yaml_snapshot!("spec_lint_scp_kms", summary);
     });
 }
+
+/// A minimal profile, so that `spec lint` can load an imported widget directory.
+const WIDGET_PROFILE: &str = r#"{
+    "api": "widget",
+    "auth": {"scheme": "token", "params": {"header": "X-Token"}, "env": {"token": ["WIDGET_TOKEN"]}},
+    "version": {"via": "header", "name": "X-Api-Version", "format": "widget {version}"},
+    "errors": {"bad_auth": {"statuses": [401], "basis": "assumed: a fixture"}, "credentials_rejected": [401]},
+    "names": {"prefix": "wd", "length": 8, "alphabet": "abcdefghijklmnopqrstuvwxyz"},
+    "unknown_id": "w0",
+    "registry": {"statuses": {"CURRENT": "current", "DEPRECATED": "deprecated"}, "deprecation_window_days": 90}
+}"#;
+
+#[test]
+fn examples_that_are_not_strict_json_are_read_leniently_and_linted() {
+    let text = std::fs::read_to_string(root().join("tests/fixtures/widget-service.txt")).unwrap();
+    let strict = "\"widget\": {\"id\": \"w1\", \"size\": 3, \"color\": \"red\"}\n}";
+    assert_eq!(text.matches(strict).count(), 1, "the fixture changed");
+    let doc = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        doc.path(),
+        text.replacen(
+            strict,
+            "\"widget\": {\"id\": \"w1\", \"size\": 3, \"color\": \"red\",},\n}",
+            1,
+        ),
+    )
+    .unwrap();
+    let line = text[..text.find(strict).unwrap()].lines().count() + 1;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let out = import_into(doc.path(), tmp.path(), None, "widget");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v21: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("2.1.json")).unwrap()).unwrap();
+    let media = &v21["paths"]["/v2/widgets/{widget_id}"]["get"]["responses"]["200"]["content"]
+        ["application/json"];
+    assert_eq!(media["example"]["widget"]["color"], "red");
+    assert_eq!(
+        media["x-kmsconform-example-repaired"],
+        format!("trailing comma removed at line {line}; trailing comma removed at line {line}")
+    );
+
+    std::fs::write(tmp.path().join("profile.json"), WIDGET_PROFILE).unwrap();
+    let out = bin()
+        .args(["spec", "lint", "--format", "json"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let findings: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let not_json: Vec<&serde_json::Value> = findings
+        .iter()
+        .filter(|f| f["rule"] == "example-not-json")
+        .collect();
+    assert_eq!(not_json.len(), 1, "{findings:#?}");
+    assert_eq!(not_json[0]["severity"], "warning");
+    assert_eq!(
+        not_json[0]["location"],
+        "showWidget (GET /v2/widgets/{widget_id}) response 200 example"
+    );
+    assert_eq!(not_json[0]["versions"], serde_json::json!(["2.1"]));
+}

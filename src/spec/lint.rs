@@ -26,6 +26,7 @@ pub const RULES: &[(&str, Severity, &str)] = &[
     ("schema-compile", Severity::Error, "a schema does not compile as JSON Schema 2020-12"),
     ("registry-mismatch", Severity::Error, "versions.json disagrees with the version's document"),
     ("example-schema-mismatch", Severity::Warning, "a vendor example does not validate against its own schema"),
+    ("example-not-json", Severity::Warning, "a vendor example is not strict JSON (e.g. a trailing comma); it was read after repairing it"),
     ("example-unreadable", Severity::Warning, "a printed example cannot be read as a value of its field's type"),
     ("default-type-mismatch", Severity::Warning, "a printed default is not a value of its field's type"),
     ("response-example-missing", Severity::Warning, "a success response has no example body"),
@@ -198,6 +199,16 @@ fn lint_doc(doc: &Value, sink: &mut Sink) {
             };
             if let Some(rb) = op.get("requestBody") {
                 let media = rb.pointer("/content/application~1json");
+                if let Some(r) = media
+                    .and_then(|m| m.get("x-kmsconform-example-repaired"))
+                    .and_then(Value::as_str)
+                {
+                    sink.add(
+                        "example-not-json",
+                        format!("{loc} request example"),
+                        format!("not strict JSON; read after repairing it: {r}"),
+                    );
+                }
                 match media.and_then(|m| m.get("example")) {
                     Some(ex) => {
                         let schema = media
@@ -235,8 +246,19 @@ fn lint_doc(doc: &Value, sink: &mut Sink) {
                 }
             }
             let mut inferred = Vec::new();
-            for (status, resp) in responses {
+            for (status, resp) in responses.iter().filter(|(k, _)| !k.starts_with("x-")) {
                 let media = resp.pointer("/content/application~1json");
+                if let Some(r) = media
+                    .and_then(|m| m.get("x-kmsconform-example-repaired"))
+                    .or_else(|| resp.get("x-kmsconform-example-repaired"))
+                    .and_then(Value::as_str)
+                {
+                    sink.add(
+                        "example-not-json",
+                        format!("{loc} response {status} example"),
+                        format!("not strict JSON; read after repairing it: {r}"),
+                    );
+                }
                 if let (Some(schema), Some(ex)) = (
                     media.and_then(|m| m.get("schema")),
                     media.and_then(|m| m.get("example")),

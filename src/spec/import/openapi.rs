@@ -458,6 +458,9 @@ fn build_operation(
         let mut content = json!({"schema": schema_ref(&model)});
         if let Some(ex) = &example_request {
             content["example"] = ex.clone();
+            if let Some(r) = &ov.example_request_repaired {
+                content["x-kmsconform-example-repaired"] = json!(r);
+            }
         }
         let mut rb = json!({"required": required, "content": {"application/json": content}});
         if let Some(i) = inferred {
@@ -591,14 +594,21 @@ fn build_responses(
         if let Some(m) = &model {
             used.insert(m.clone());
         }
+        let repaired = example.and_then(|e| e.repaired.as_ref());
         if let Some(s) = schema {
             let mut media = json!({"schema": s});
             if let Some(b) = example.and_then(|e| e.body.clone()) {
                 media["example"] = b;
+                if let Some(r) = repaired {
+                    media["x-kmsconform-example-repaired"] = json!(r);
+                }
             }
             resp.insert("content".into(), json!({"application/json": media}));
         } else if let Some(b) = example.and_then(|e| e.body.clone()) {
             resp.insert("x-example-without-schema".into(), b);
+            if let Some(r) = repaired {
+                resp.insert("x-kmsconform-example-repaired".into(), json!(r));
+            }
         }
         if let Some(n) = note {
             resp.insert("x-kmsconform-inferred".into(), n);
