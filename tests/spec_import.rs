@@ -429,3 +429,135 @@ fn examples_that_are_not_strict_json_are_read_leniently_and_linted() {
     );
     assert_eq!(not_json[0]["versions"], serde_json::json!(["2.1"]));
 }
+
+fn overlay_edited(edit: impl FnOnce(String) -> String) -> tempfile::NamedTempFile {
+    let text = std::fs::read_to_string(root().join("specs/scp-kms/overlay.json")).unwrap();
+    let edited = edit(text.clone());
+    assert_ne!(edited, text, "the edit must apply");
+    let f = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(f.path(), edited).unwrap();
+    f
+}
+
+fn import_with_overlay(overlay: &Path) -> (Option<i32>, String, bool) {
+    let tmp = tempfile::tempdir().unwrap();
+    let out_dir = tmp.path().join("out");
+    let out = import_into(&root().join(VENDOR_DOC), &out_dir, Some(overlay), "scp-kms");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out_dir.exists(),
+    )
+}
+
+#[test]
+fn overlay_bases_are_checked_and_errors_name_the_entry() {
+    // A malformed basis.
+    let o = overlay_edited(|t| {
+        t.replacen(
+            "\"minimum\": \"assumed: the document gives no bounds for rotate_cycle",
+            "\"minimum\": \"guessed: the document gives no bounds for rotate_cycle",
+            1,
+        )
+    });
+    let (code, stderr, wrote) = import_with_overlay(o.path());
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("schemaPatches.KeyCreateMasterKeyRequest: /properties/rotate_cycle/x-kmsconform-basis: minimum: 'guessed: "),
+        "{stderr}"
+    );
+    assert!(!wrote);
+
+    // A constraint without a basis.
+    let o = overlay_edited(|t| {
+        t.replacen(
+            "\"maximum\": 100,",
+            "\"maximum\": 100, \"multipleOf\": 5,",
+            1,
+        )
+    });
+    let (code, stderr, _) = import_with_overlay(o.path());
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("parameterPatches.listKeys.size: /anyOf/0/multipleOf is a constraint without x-kmsconform-basis"),
+        "{stderr}"
+    );
+
+    // An extra response's basis is checked too, and it must have one.
+    let o = overlay_edited(|t| {
+        t.replacen(
+            "\"x-kmsconform-basis\": \"assumed: deleteKey's",
+            "\"x-kmsconform-basis\": \"deleteKey's",
+            1,
+        )
+    });
+    let (code, stderr, _) = import_with_overlay(o.path());
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("extraResponses.deleteKey.400: x-kmsconform-basis: "),
+        "{stderr}"
+    );
+    let o = overlay_edited(|t| {
+        t.replacen(
+            "\"400\": {\n        \"description\": \"Bad Request (is_directly is not a boolean)\",",
+            "\"400\": {\n        \"description\": \"Bad Request (is_directly is not a boolean)\", \"why\": 1,",
+            1,
+        )
+    });
+    let (code, stderr, _) = import_with_overlay(o.path());
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("unknown field `why`"), "{stderr}");
+}
+
+#[test]
+fn committed_specs_carry_the_bases_of_the_overlay_and_of_inferred_statuses() {
+    let spec = |v: &str| -> serde_json::Value {
+        serde_json::from_slice(
+            &std::fs::read(root().join(format!("specs/scp-kms/{v}.json"))).unwrap(),
+        )
+        .unwrap()
+    };
+    let (v11, v13) = (spec("1.1"), spec("1.3"));
+    let key = "x-kmsconform-basis";
+    let list13 = &v13["paths"]["/v1/kms/transit"]["get"];
+    assert_eq!(
+        list13["responses"][key],
+        "assumed: the document prints no Responses table for listKeys in 1.3; its statuses are copied from 1.1"
+    );
+    assert!(list13["responses"]["200"][key]
+        .as_str()
+        .unwrap()
+        .starts_with("documented: kms-openapi-reference.txt:1550 "));
+    assert!(v11["paths"]["/v1/kms/transit"]["get"]["responses"]
+        .get(key)
+        .is_none());
+    assert!(
+        list13["parameters"][0]["schema"]["anyOf"][0][key]["maximum"]
+            .as_str()
+            .unwrap()
+            .starts_with("assumed: ")
+    );
+    let schemas = &v13["components"]["schemas"];
+    assert!(
+        schemas["KeyRotateInfoRequest"]["properties"]["rotate_cycle"]["anyOf"][0][key]["minimum"]
+            .as_str()
+            .unwrap()
+            .starts_with("assumed: ")
+    );
+    assert!(
+        schemas["KeyCreateMasterKeyRequest"]["properties"]["purpose"][key]["enum"]
+            .as_str()
+            .unwrap()
+            .starts_with("observed: protocols.md §2 ")
+    );
+    assert!(schemas["ErrorEnvelope"][key]
+        .as_str()
+        .unwrap()
+        .starts_with("observed: protocols.md §2 "));
+    assert!(
+        v13["paths"]["/v1/managed-kms/transit/{key_id}"]["get"]["responses"]["404"][key]
+            .as_str()
+            .unwrap()
+            .starts_with("assumed: ")
+    );
+}

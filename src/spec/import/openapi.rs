@@ -4,6 +4,8 @@ use super::infer::infer_model;
 use super::parse::{ModelDoc, OperationDoc, OperationVersionDoc, VendorDoc};
 use super::schema_expr::{parse_description, parse_expr, typed_literal, Expr};
 use super::{version_key, ImportError};
+use crate::check::basis::Basis;
+use crate::spec::basis;
 use crate::spec::overlay::{merge_patch, Overlay};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -184,6 +186,16 @@ pub struct Shared<'a> {
     pub overlay: &'a Overlay,
     pub models: &'a Map<String, Value>,
     pub source: Value,
+}
+
+impl Shared<'_> {
+    /// The vendor document's file name, as bases cite it.
+    fn document(&self) -> &str {
+        self.source
+            .get("document")
+            .and_then(Value::as_str)
+            .unwrap_or("the vendor document")
+    }
 }
 
 /// `KeyV1Dot2` → (1, 2): the version a model's name says it belongs to.
@@ -563,6 +575,19 @@ fn build_operation(
     Ok(Value::Object(operation))
 }
 
+/// One response of an operation version while it is assembled.
+struct Row {
+    status: u16,
+    description: String,
+    /// Schema model; None when the document prints "None" or no schema.
+    model: Option<String>,
+    /// `x-kmsconform-inferred`: where a status or schema the table does not give came from.
+    note: Option<Value>,
+    /// `x-kmsconform-basis` of the response, when it is not that of the statuses (a row
+    /// copied from another version's table has none: it rests on the `responses` object's).
+    basis: Option<Basis>,
+}
+
 fn build_responses(
     sh: &Shared,
     op: &OperationDoc,
@@ -570,26 +595,34 @@ fn build_responses(
     id: &str,
     used: &mut BTreeSet<String>,
 ) -> Result<Map<String, Value>, ImportError> {
-    // (status, description, schema model, inferred-from note)
-    let mut rows: Vec<(u16, String, Option<String>, Option<Value>)> = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
+    // The basis of the list of statuses, when it is not the document's.
+    let mut statuses_basis: Option<Basis> = None;
     match &ov.responses {
-        Some(table) => rows.extend(
-            table
-                .iter()
-                .map(|r| (r.status, r.description.clone(), r.schema.clone(), None)),
-        ),
+        Some(table) => rows.extend(table.iter().map(|r| Row {
+            status: r.status,
+            description: r.description.clone(),
+            model: r.schema.clone(),
+            note: None,
+            basis: None,
+        })),
         None => {
             // Statuses from the nearest version that prints a table; success schemas from the example.
             let sibling = nearest_with_table(op, ov);
             if let Some(s) = sibling {
+                statuses_basis = Some(Basis::assumed(format!(
+                    "the document prints no Responses table for {id} in {}; its statuses are copied from {}",
+                    ov.version, s.version
+                )));
                 let note = json!({"from": format!("version {}", s.version), "reason": "the document has no Responses table for this version"});
                 for r in s.responses.as_ref().expect("filtered on tables") {
-                    rows.push((
-                        r.status,
-                        r.description.clone(),
-                        r.schema.clone(),
-                        Some(note.clone()),
-                    ));
+                    rows.push(Row {
+                        status: r.status,
+                        description: r.description.clone(),
+                        model: r.schema.clone(),
+                        note: Some(note.clone()),
+                        basis: None,
+                    });
                 }
             }
             let later = later_models(sh.doc, sh.models, &ov.version);
@@ -617,37 +650,68 @@ fn build_responses(
                         json!({"from": "response example", "reason": "the document has no Responses table for this version"}),
                     ),
                 };
-                match rows.iter_mut().find(|r| r.0 == ex.status) {
+                // The example is the document's: its status (and a schema it is an instance
+                // of) are documented, whatever the list of statuses rests on. A pin is ours.
+                let basis = (pinned.is_none() && statuses_basis.is_some()).then(|| {
+                    Basis::documented(format!(
+                        "{}:{} ({id} {}: example Response {})",
+                        sh.document(),
+                        ex.line,
+                        ov.version,
+                        ex.status
+                    ))
+                });
+                match rows.iter_mut().find(|r| r.status == ex.status) {
                     Some(r) => {
-                        r.2 = model;
-                        r.3 = Some(note);
+                        r.model = model;
+                        r.note = Some(note);
+                        r.basis = basis;
                     }
-                    None => rows.push((
-                        ex.status,
-                        reason_phrase(ex.status).to_string(),
+                    None => rows.push(Row {
+                        status: ex.status,
+                        description: reason_phrase(ex.status).to_string(),
                         model,
-                        Some(note),
-                    )),
+                        note: Some(note),
+                        basis,
+                    }),
                 }
             }
         }
     }
-    for (status, desc) in sh.overlay.extra_responses.get(id).into_iter().flatten() {
+    for (status, extra) in sh.overlay.extra_responses.get(id).into_iter().flatten() {
         let code: u16 = status.parse().map_err(|_| {
             ImportError::at(
                 0,
                 format!("overlay extraResponses.{id}: bad status '{status}'"),
             )
         })?;
-        if rows.iter().any(|r| r.0 == code) {
+        if rows.iter().any(|r| r.status == code) {
             continue; // the document documents it for this version
         }
-        rows.push((code, desc.clone(), None, Some(json!({"from": "overlay extraResponses", "reason": "status the document omits for this operation"}))));
+        let basis = Basis::parse(&extra.basis)
+            .map_err(|e| ImportError::at(0, format!("extraResponses.{id}.{status}: {e}")))?;
+        rows.push(Row {
+            status: code,
+            description: extra.description.clone(),
+            model: None,
+            note: Some(json!({"from": "overlay extraResponses", "reason": "status the document omits for this operation"})),
+            basis: Some(basis),
+        });
     }
-    rows.sort_by_key(|r| r.0);
+    rows.sort_by_key(|r| r.status);
 
     let mut out = Map::new();
-    for (status, desc, model, note) in rows {
+    if let Some(b) = &statuses_basis {
+        out.insert(basis::KEY.into(), json!(b.to_string()));
+    }
+    for row in rows {
+        let Row {
+            status,
+            description: desc,
+            model,
+            note,
+            basis,
+        } = row;
         let mut resp = Map::new();
         resp.insert("description".into(), json!(desc));
         let example = ov.example_responses.iter().find(|e| e.status == status);
@@ -689,6 +753,9 @@ fn build_responses(
             && status != 204
         {
             resp.insert("x-kmsconform-no-example".into(), json!(true));
+        }
+        if let Some(b) = basis {
+            resp.insert(basis::KEY.into(), json!(b.to_string()));
         }
         out.insert(status.to_string(), Value::Object(resp));
     }
@@ -915,6 +982,34 @@ items required |
             ref_of(&show11),
             "#/components/schemas/GadgetShowResponseV1Dot1"
         );
+    }
+
+    #[test]
+    fn statuses_copied_from_another_version_are_assumed_and_the_example_stays_documented() {
+        let overlay = Overlay {
+            api: "gadget".into(),
+            ..Default::default()
+        };
+        let out = import(GADGETS, "gadget.txt", &overlay).unwrap();
+        let v10: Value = serde_json::from_str(&out.files[0].1).unwrap();
+        assert_eq!(out.files[0].0, "1.0.json");
+        let responses = &v10["paths"]["/v1/gadgets/{id}"]["get"]["responses"];
+        assert_eq!(
+            responses[basis::KEY],
+            "assumed: the document prints no Responses table for showGadget in 1.0; its statuses are copied from 1.1"
+        );
+        assert_eq!(
+            responses["200"][basis::KEY],
+            "documented: gadget.txt:51 (showGadget 1.0: example Response 200)"
+        );
+        assert!(
+            responses["404"].get(basis::KEY).is_none(),
+            "rests on the list's basis"
+        );
+        let v11: Value = serde_json::from_str(&out.files[1].1).unwrap();
+        assert!(v11["paths"]["/v1/gadgets/{id}"]["get"]["responses"]
+            .get(basis::KEY)
+            .is_none());
     }
 
     #[test]
