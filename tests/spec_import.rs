@@ -275,6 +275,38 @@ fn lint_reports_vendor_inconsistencies_and_exits_zero_on_warnings_only() {
     assert!(has("version-past-not-before", "version 1.1"));
     assert!(has("version-status-stale", "version 1.2"));
     assert!(has("responses-inferred", "showKey"));
+    // The project's own decisions are listed next to the document's defects.
+    let assumed = |loc_part: &str, msg_part: &str| {
+        findings.iter().any(|f| {
+            f["rule"] == "basis-assumed"
+                && f["severity"] == "info"
+                && f["location"].as_str().unwrap().contains(loc_part)
+                && f["message"].as_str().unwrap().contains(msg_part)
+        })
+    };
+    assert!(assumed(
+        "#/components/schemas/KeyCreateMasterKeyRequest/properties/rotate_cycle",
+        "minimum, maximum: the document gives no bounds for rotate_cycle"
+    ));
+    assert!(assumed(
+        "listKeys (GET /v1/kms/transit) parameters/size/schema/anyOf/0",
+        "minimum, maximum: "
+    ));
+    assert!(assumed(
+        "listKeys (GET /v1/kms/transit) responses",
+        "its statuses are copied from 1.1"
+    ));
+    assert!(assumed(
+        "showManagedKey (GET /v1/managed-kms/transit/{key_id}) responses/404",
+        "404 for an unknown key id"
+    ));
+    assert!(
+        !findings
+            .iter()
+            .any(|f| f["rule"] == "basis-assumed"
+                && f["location"].as_str().unwrap().contains("purpose")),
+        "observed and documented bases are not listed"
+    );
     assert!(
         findings.iter().all(|f| f["severity"] != "error"),
         "the committed specs must be structurally valid"
@@ -524,4 +556,207 @@ fn openbao_lint_reports_the_documents_gaps() {
         .iter()
         .all(|f| f["versions"].as_array().unwrap().len() == 2
             || f["rule"] == "request-example-missing"));
+}
+
+/// A minimal profile, so that `spec lint` can load an imported widget directory.
+const WIDGET_PROFILE: &str = r#"{
+    "api": "widget",
+    "auth": {"scheme": "token", "params": {"header": "X-Token"}, "env": {"token": ["WIDGET_TOKEN"]}},
+    "version": {"via": "header", "name": "X-Api-Version", "format": "widget {version}"},
+    "errors": {"bad_auth": {"statuses": [401], "basis": "assumed: a fixture"}, "credentials_rejected": [401]},
+    "names": {"prefix": "wd", "length": 8, "alphabet": "abcdefghijklmnopqrstuvwxyz"},
+    "unknown_id": "w0",
+    "registry": {"statuses": {"CURRENT": "current", "DEPRECATED": "deprecated"}, "deprecation_window_days": 90}
+}"#;
+
+#[test]
+fn examples_that_are_not_strict_json_are_read_leniently_and_linted() {
+    let text = std::fs::read_to_string(root().join("tests/fixtures/widget-service.txt")).unwrap();
+    let strict = "\"widget\": {\"id\": \"w1\", \"size\": 3, \"color\": \"red\"}\n}";
+    assert_eq!(text.matches(strict).count(), 1, "the fixture changed");
+    let doc = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        doc.path(),
+        text.replacen(
+            strict,
+            "\"widget\": {\"id\": \"w1\", \"size\": 3, \"color\": \"red\",},\n}",
+            1,
+        ),
+    )
+    .unwrap();
+    let line = text[..text.find(strict).unwrap()].lines().count() + 1;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let out = import_into(doc.path(), tmp.path(), None, "widget");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v21: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("2.1.json")).unwrap()).unwrap();
+    let media = &v21["paths"]["/v2/widgets/{widget_id}"]["get"]["responses"]["200"]["content"]
+        ["application/json"];
+    assert_eq!(media["example"]["widget"]["color"], "red");
+    assert_eq!(
+        media["x-kmsconform-example-repaired"],
+        format!("trailing comma removed at line {line}; trailing comma removed at line {line}")
+    );
+
+    std::fs::write(tmp.path().join("profile.json"), WIDGET_PROFILE).unwrap();
+    let out = bin()
+        .args(["spec", "lint", "--format", "json"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let findings: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let not_json: Vec<&serde_json::Value> = findings
+        .iter()
+        .filter(|f| f["rule"] == "example-not-json")
+        .collect();
+    assert_eq!(not_json.len(), 1, "{findings:#?}");
+    assert_eq!(not_json[0]["severity"], "warning");
+    assert_eq!(
+        not_json[0]["location"],
+        "showWidget (GET /v2/widgets/{widget_id}) response 200 example"
+    );
+    assert_eq!(not_json[0]["versions"], serde_json::json!(["2.1"]));
+}
+
+fn overlay_edited(edit: impl FnOnce(String) -> String) -> tempfile::NamedTempFile {
+    let text = std::fs::read_to_string(root().join("specs/scp-kms/overlay.json")).unwrap();
+    let edited = edit(text.clone());
+    assert_ne!(edited, text, "the edit must apply");
+    let f = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(f.path(), edited).unwrap();
+    f
+}
+
+fn import_with_overlay(overlay: &Path) -> (Option<i32>, String, bool) {
+    let tmp = tempfile::tempdir().unwrap();
+    let out_dir = tmp.path().join("out");
+    let out = import_into(&root().join(VENDOR_DOC), &out_dir, Some(overlay), "scp-kms");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out_dir.exists(),
+    )
+}
+
+#[test]
+fn overlay_bases_are_checked_and_errors_name_the_entry() {
+    // A malformed basis.
+    let o = overlay_edited(|t| {
+        t.replacen(
+            "\"minimum\": \"assumed: the document gives no bounds for rotate_cycle",
+            "\"minimum\": \"guessed: the document gives no bounds for rotate_cycle",
+            1,
+        )
+    });
+    let (code, stderr, wrote) = import_with_overlay(o.path());
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("schemaPatches.KeyCreateMasterKeyRequest: /properties/rotate_cycle/x-kmsconform-basis: minimum: 'guessed: "),
+        "{stderr}"
+    );
+    assert!(!wrote);
+
+    // A constraint without a basis.
+    let o = overlay_edited(|t| {
+        t.replacen(
+            "\"maximum\": 100,",
+            "\"maximum\": 100, \"multipleOf\": 5,",
+            1,
+        )
+    });
+    let (code, stderr, _) = import_with_overlay(o.path());
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("parameterPatches.listKeys.size: /anyOf/0/multipleOf is a constraint without x-kmsconform-basis"),
+        "{stderr}"
+    );
+
+    // An extra response's basis is checked too, and it must have one.
+    let o = overlay_edited(|t| {
+        t.replacen(
+            "\"x-kmsconform-basis\": \"assumed: deleteKey's",
+            "\"x-kmsconform-basis\": \"deleteKey's",
+            1,
+        )
+    });
+    let (code, stderr, _) = import_with_overlay(o.path());
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("extraResponses.deleteKey.400: x-kmsconform-basis: "),
+        "{stderr}"
+    );
+    let o = overlay_edited(|t| {
+        t.replacen(
+            "\"400\": {\n        \"description\": \"Bad Request (is_directly is not a boolean)\",",
+            "\"400\": {\n        \"description\": \"Bad Request (is_directly is not a boolean)\", \"why\": 1,",
+            1,
+        )
+    });
+    let (code, stderr, _) = import_with_overlay(o.path());
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("unknown field `why`"), "{stderr}");
+}
+
+#[test]
+fn committed_specs_carry_the_bases_of_the_overlay_and_of_inferred_statuses() {
+    let spec = |v: &str| -> serde_json::Value {
+        serde_json::from_slice(
+            &std::fs::read(root().join(format!("specs/scp-kms/{v}.json"))).unwrap(),
+        )
+        .unwrap()
+    };
+    let (v11, v13) = (spec("1.1"), spec("1.3"));
+    let key = "x-kmsconform-basis";
+    let list13 = &v13["paths"]["/v1/kms/transit"]["get"];
+    assert_eq!(
+        list13["responses"][key],
+        "assumed: the document prints no Responses table for listKeys in 1.3; its statuses are copied from 1.1"
+    );
+    assert!(list13["responses"]["200"][key]
+        .as_str()
+        .unwrap()
+        .starts_with("documented: kms-openapi-reference.txt:1550 "));
+    assert!(v11["paths"]["/v1/kms/transit"]["get"]["responses"]
+        .get(key)
+        .is_none());
+    assert!(
+        list13["parameters"][0]["schema"]["anyOf"][0][key]["maximum"]
+            .as_str()
+            .unwrap()
+            .starts_with("assumed: ")
+    );
+    let schemas = &v13["components"]["schemas"];
+    assert!(
+        schemas["KeyRotateInfoRequest"]["properties"]["rotate_cycle"]["anyOf"][0][key]["minimum"]
+            .as_str()
+            .unwrap()
+            .starts_with("assumed: ")
+    );
+    assert!(
+        schemas["KeyCreateMasterKeyRequest"]["properties"]["purpose"][key]["enum"]
+            .as_str()
+            .unwrap()
+            .starts_with("observed: protocols.md §2 ")
+    );
+    assert!(schemas["ErrorEnvelope"][key]
+        .as_str()
+        .unwrap()
+        .starts_with("observed: protocols.md §2 "));
+    assert!(
+        v13["paths"]["/v1/managed-kms/transit/{key_id}"]["get"]["responses"]["404"][key]
+            .as_str()
+            .unwrap()
+            .starts_with("assumed: ")
+    );
 }

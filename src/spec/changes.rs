@@ -350,16 +350,17 @@ pub fn diff(old: &Value, new: &Value) -> Vec<Change> {
             )),
             (None, None) => {}
         }
-        // Responses by status.
-        let empty = Map::new();
-        let (ra, rb) = (
-            opo.get("responses")
+        // Responses by status (extension keys such as `x-kmsconform-basis` are no status).
+        let statuses = |op: &Value| -> Map<String, Value> {
+            op.get("responses")
                 .and_then(Value::as_object)
-                .unwrap_or(&empty),
-            opn.get("responses")
-                .and_then(Value::as_object)
-                .unwrap_or(&empty),
-        );
+                .into_iter()
+                .flatten()
+                .filter(|(k, _)| !k.starts_with("x-"))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        };
+        let (ra, rb) = (&statuses(opo), &statuses(opn));
         for s in rb.keys().filter(|s| !ra.contains_key(*s)) {
             let lvl = if s.starts_with('2') {
                 Level::Breaking
@@ -686,5 +687,15 @@ mod tests {
             .iter()
             .any(|c| c.id == "response-property-type-changed" && c.level == Level::Breaking));
         assert!(diff(&a, &a).is_empty());
+    }
+
+    #[test]
+    fn a_basis_on_the_responses_object_is_no_status() {
+        let a = doc(json!({"id": {"type": "string"}}), false);
+        let mut b = a.clone();
+        b["paths"]["/k"]["get"]["responses"]["x-kmsconform-basis"] =
+            json!("assumed: statuses copied from 1.1");
+        assert!(diff(&a, &b).is_empty(), "{:?}", diff(&a, &b));
+        assert!(diff(&b, &a).is_empty());
     }
 }

@@ -2,6 +2,8 @@
 //! inconsistencies, as findings with rule ids. Errors make a spec unusable; warnings and
 //! infos describe the document.
 
+use crate::check::basis::BasisKind;
+use crate::spec::basis::{self, Annotation};
 use crate::spec::registry::Effective;
 use crate::spec::validate::SchemaSet;
 use crate::spec::SpecSet;
@@ -26,6 +28,7 @@ pub const RULES: &[(&str, Severity, &str)] = &[
     ("schema-compile", Severity::Error, "a schema does not compile as JSON Schema 2020-12"),
     ("registry-mismatch", Severity::Error, "versions.json disagrees with the version's document"),
     ("example-schema-mismatch", Severity::Warning, "a vendor example does not validate against its own schema"),
+    ("example-not-json", Severity::Warning, "a printed example body is not strict JSON (e.g. a trailing comma); it was read leniently"),
     ("example-unreadable", Severity::Warning, "a printed example cannot be read as a value of its field's type"),
     ("default-type-mismatch", Severity::Warning, "a printed default is not a value of its field's type"),
     ("response-example-missing", Severity::Warning, "a success response has no example body"),
@@ -37,7 +40,7 @@ pub const RULES: &[(&str, Severity, &str)] = &[
     ("version-past-not-before", Severity::Warning, "a version is past its Not Before date but still published"),
     ("version-status-stale", Severity::Warning, "a version's published status disagrees with its Not Before date"),
     ("optional-always-present", Severity::Info, "an optional field is carried by every example of its model"),
-    ("example-not-json", Severity::Warning, "a printed example body is not strict JSON (read leniently)"),
+    ("basis-assumed", Severity::Info, "an expectation of the spec rests on our decision (x-kmsconform-basis \"assumed: …\"), not on the document or observation"),
     ("example-documented-type-mismatch", Severity::Warning, "an example value's JSON type contradicts the type the document prints for its field"),
     ("timestamp-unit-mismatch", Severity::Warning, "the document says a timestamp counts seconds (or milliseconds) but an example holds the other unit"),
     ("enum-values-missing", Severity::Warning, "the document announces a list of values for a field but prints none"),
@@ -282,6 +285,16 @@ fn lint_doc(doc: &Value, sink: &mut Sink) {
             }
             if let Some(rb) = op.get("requestBody") {
                 let media = rb.pointer("/content/application~1json");
+                if let Some(r) = media
+                    .and_then(|m| m.get("x-kmsconform-example-repaired"))
+                    .and_then(Value::as_str)
+                {
+                    sink.add(
+                        "example-not-json",
+                        format!("{loc} request example"),
+                        format!("not strict JSON; read after repairing it: {r}"),
+                    );
+                }
                 match media.and_then(|m| m.get("example")) {
                     Some(ex) => {
                         let schema = media
@@ -319,8 +332,19 @@ fn lint_doc(doc: &Value, sink: &mut Sink) {
                 }
             }
             let mut inferred = Vec::new();
-            for (status, resp) in responses {
+            for (status, resp) in responses.iter().filter(|(k, _)| !k.starts_with("x-")) {
                 let media = resp.pointer("/content/application~1json");
+                if let Some(r) = media
+                    .and_then(|m| m.get("x-kmsconform-example-repaired"))
+                    .or_else(|| resp.get("x-kmsconform-example-repaired"))
+                    .and_then(Value::as_str)
+                {
+                    sink.add(
+                        "example-not-json",
+                        format!("{loc} response {status} example"),
+                        format!("not strict JSON; read after repairing it: {r}"),
+                    );
+                }
                 if let (Some(schema), Some(ex)) = (
                     media.and_then(|m| m.get("schema")),
                     media.and_then(|m| m.get("example")),
@@ -393,6 +417,7 @@ fn lint_doc(doc: &Value, sink: &mut Sink) {
         }
     }
     doc_fact_rules(doc, &schemas, &models, sink);
+    assumed_bases(doc, sink);
     for ((model, field), (instances, present)) in presence {
         if instances > 0 && instances == present {
             sink.add(
@@ -402,6 +427,89 @@ fn lint_doc(doc: &Value, sink: &mut Sink) {
             );
         }
     }
+}
+
+/// Every `assumed` annotation of the document, located and with its reason: the project's
+/// own decisions, listed next to the document's defects.
+fn assumed_bases(doc: &Value, sink: &mut Sink) {
+    fn walk(doc: &Value, v: &Value, at: &mut Vec<String>, sink: &mut Sink) {
+        match v {
+            Value::Object(o) => {
+                // (keywords, reason); no keywords: the whole node.
+                let mut reasons: Vec<(Vec<String>, String)> = Vec::new();
+                match basis::annotation_of(v) {
+                    Some(Annotation::Whole(b)) if b.kind == BasisKind::Assumed => {
+                        reasons.push((Vec::new(), b.source))
+                    }
+                    Some(Annotation::PerKeyword(m)) => {
+                        for (k, b) in m.into_iter().filter(|(_, b)| b.kind == BasisKind::Assumed) {
+                            match reasons.iter_mut().find(|r| r.1 == b.source) {
+                                Some(r) => r.0.push(k),
+                                None => reasons.push((vec![k], b.source)),
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+                for (keywords, why) in reasons {
+                    let message = match keywords.is_empty() {
+                        true => why,
+                        false => format!("{}: {why}", keywords.join(", ")),
+                    };
+                    sink.add("basis-assumed", location(doc, at), message);
+                }
+                for (k, x) in o {
+                    at.push(k.clone());
+                    walk(doc, x, at, sink);
+                    at.pop();
+                }
+            }
+            Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    at.push(i.to_string());
+                    walk(doc, x, at, sink);
+                    at.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    walk(doc, doc, &mut Vec::new(), sink);
+}
+
+/// A readable location for a node of the document: `#/components/…` pointers as they are;
+/// inside an operation, `<operationId> (<METHOD> <path>)` and the rest, parameters by name.
+fn location(doc: &Value, at: &[String]) -> String {
+    let esc = |s: &str| s.replace('~', "~0").replace('/', "~1");
+    if let [first, path, method, rest @ ..] = at {
+        if first == "paths" {
+            let op = &doc["paths"][path][method];
+            let id = op.get("operationId").and_then(Value::as_str).unwrap_or("?");
+            let mut segs: Vec<String> = Vec::new();
+            let mut it = rest.iter();
+            while let Some(seg) = it.next() {
+                segs.push(esc(seg));
+                if seg == "parameters" {
+                    if let Some(i) = it.next() {
+                        let p = &op["parameters"][i.parse::<usize>().unwrap_or(usize::MAX)];
+                        let name = p.get("name").and_then(Value::as_str).unwrap_or(i);
+                        segs.push(esc(name));
+                    }
+                }
+            }
+            let op_loc = format!("{id} ({} {path})", method.to_uppercase());
+            return match segs.is_empty() {
+                true => op_loc,
+                false => format!("{op_loc} {}", segs.join("/")),
+            };
+        }
+    }
+    let mut out = "#".to_string();
+    for s in at {
+        out.push('/');
+        out.push_str(&esc(s));
+    }
+    out
 }
 
 fn example_check(
@@ -483,7 +591,10 @@ fn collect_key(v: &Value, key: &str, out: &mut Vec<String>) {
             if let Some(Value::String(s)) = o.get(key) {
                 out.push(s.clone());
             }
-            o.values().for_each(|x| collect_key(x, key, out));
+            // An annotation's keys name keywords; its values are bases, not patterns.
+            o.iter()
+                .filter(|(k, _)| *k != basis::KEY)
+                .for_each(|(_, x)| collect_key(x, key, out));
         }
         Value::Array(a) => a.iter().for_each(|x| collect_key(x, key, out)),
         _ => {}
@@ -651,27 +762,11 @@ const BASIS_KEY: &str = crate::spec::import::from_openapi::BASIS_KEY;
 use crate::spec::import::from_openapi::parse_basis;
 
 /// Every `x-kmsconform-basis` must say its kind and source.
+/// Every malformed basis annotation (the engine's own reader decides, both forms).
 fn check_bases(v: &Value, at: &str, sink: &mut Sink) {
-    match v {
-        Value::Object(o) => {
-            if let Some(b) = o.get(BASIS_KEY) {
-                if b.as_str().and_then(parse_basis).is_none() {
-                    sink.add(
-                        "basis-malformed",
-                        at.to_string(),
-                        format!("{BASIS_KEY} {b}"),
-                    );
-                }
-            }
-            for (k, x) in o {
-                check_bases(x, &format!("{at}/{}", escape(k)), sink);
-            }
-        }
-        Value::Array(a) => a
-            .iter()
-            .enumerate()
-            .for_each(|(i, x)| check_bases(x, &format!("{at}/{i}"), sink)),
-        _ => {}
+    for (ptr, why) in crate::spec::basis::malformed(v) {
+        let loc = format!("{at}{}", ptr.trim_end_matches(&format!("/{BASIS_KEY}")));
+        sink.add("basis-malformed", loc, why);
     }
 }
 

@@ -321,11 +321,12 @@ fn reject_layout_only_fields(o: &Overlay) -> Result<(), Error> {
 
 pub const BASIS_KEY: &str = "x-kmsconform-basis";
 
-/// `"<documented|observed|assumed>: <source>"`; returns (kind, source).
-pub fn parse_basis(s: &str) -> Option<(&str, &str)> {
-    let (kind, source) = s.split_once(": ")?;
-    (["documented", "observed", "assumed"].contains(&kind) && !source.trim().is_empty())
-        .then_some((kind, source.trim()))
+/// `"<documented|observed|assumed>: <source>"` (the one basis parser, `check::Basis`);
+/// returns (kind, source).
+pub fn parse_basis(s: &str) -> Option<(&'static str, String)> {
+    crate::check::Basis::parse(s)
+        .ok()
+        .map(|b| (b.kind.as_str(), b.source))
 }
 
 /// Every overlay entry says on what it rests; a `documented` basis that cites the document

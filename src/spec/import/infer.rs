@@ -3,6 +3,7 @@
 //! (`x-kmsconform-inferred`) and reported by `spec lint`, never silent.
 
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 
 /// How well `value` fits `schema`: None when some key is undeclared, a required property is
 /// missing or a primitive has the wrong JSON type; otherwise the number of required
@@ -83,15 +84,18 @@ pub struct Inference {
 }
 
 /// The model `example` is an instance of, ranked by (fits, words shared with the operation
-/// title, specificity). Err when nothing fits or the best two tie.
+/// title, specificity). Err when nothing fits or the best two tie. Every model of `models`
+/// resolves references; those in `excluded` (name → why) are never the answer.
 pub fn infer_model(
     example: &Value,
     title: &str,
     models: &Map<String, Value>,
+    excluded: &BTreeMap<String, String>,
 ) -> Result<Inference, String> {
     let title_words = words(title);
     let mut ranked: Vec<(usize, usize, &String)> = models
         .iter()
+        .filter(|(name, _)| !excluded.contains_key(*name))
         .filter_map(|(name, schema)| {
             let score = fit(schema, example, models)?;
             let shared = words(name)
@@ -133,16 +137,43 @@ mod tests {
     #[test]
     fn picks_the_model_whose_fields_match_recursively() {
         let m = models();
-        let inf =
-            infer_model(&json!({"key": {"id": "a", "kind": "user"}}), "Show Key", &m).unwrap();
+        let none = BTreeMap::new();
+        let inf = infer_model(
+            &json!({"key": {"id": "a", "kind": "user"}}),
+            "Show Key",
+            &m,
+            &none,
+        )
+        .unwrap();
         assert_eq!(inf.model, "ShowResponseV2");
-        let inf = infer_model(&json!({"key": {"id": "a"}}), "Show Key", &m).unwrap();
+        let inf = infer_model(&json!({"key": {"id": "a"}}), "Show Key", &m, &none).unwrap();
         assert_eq!(inf.model, "ShowResponse");
     }
 
     #[test]
+    fn excluded_models_are_never_the_answer_but_still_resolve() {
+        let m = models();
+        let excluded = BTreeMap::from([("ShowResponseV2".to_string(), "later".to_string())]);
+        let ex = json!({"key": {"id": "a", "kind": "user"}});
+        assert!(
+            infer_model(&ex, "Show Key", &m, &excluded).is_err(),
+            "only V2 fits"
+        );
+        let excluded = BTreeMap::from([("KeyV2".to_string(), "later".to_string())]);
+        let inf = infer_model(&ex, "Show Key", &m, &excluded).unwrap();
+        assert_eq!(inf.model, "ShowResponseV2", "KeyV2 resolves inside it");
+        assert!(!inf.candidates.contains(&"KeyV2".to_string()));
+    }
+
+    #[test]
     fn nothing_fits_is_an_error() {
-        assert!(infer_model(&json!({"other": 1}), "Show Key", &models()).is_err());
+        assert!(infer_model(
+            &json!({"other": 1}),
+            "Show Key",
+            &models(),
+            &BTreeMap::new()
+        )
+        .is_err());
     }
 
     #[test]

@@ -122,6 +122,7 @@ pub fn import(
             ));
         }
     }
+    overlay.check_bases().map_err(|e| ImportError::at(0, e))?;
     let doc = parse::parse(text)?;
     let models = openapi::build_models(&doc, overlay)?;
     let sha = hex::encode(Sha256::digest(text.as_bytes()));

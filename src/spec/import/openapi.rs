@@ -3,7 +3,9 @@
 use super::infer::infer_model;
 use super::parse::{ModelDoc, OperationDoc, OperationVersionDoc, VendorDoc};
 use super::schema_expr::{parse_description, parse_expr, typed_literal, Expr};
-use super::ImportError;
+use super::{version_key, ImportError};
+use crate::check::basis::Basis;
+use crate::spec::basis;
 use crate::spec::overlay::{merge_patch, Overlay};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -184,6 +186,85 @@ pub struct Shared<'a> {
     pub overlay: &'a Overlay,
     pub models: &'a Map<String, Value>,
     pub source: Value,
+}
+
+impl Shared<'_> {
+    /// The vendor document's file name, as bases cite it.
+    fn document(&self) -> &str {
+        self.source
+            .get("document")
+            .and_then(Value::as_str)
+            .unwrap_or("the vendor document")
+    }
+}
+
+/// `KeyV1Dot2` → (1, 2): the version a model's name says it belongs to.
+pub fn name_version(model: &str) -> Option<(u32, u32)> {
+    let at = model.rfind('V')?;
+    let (major, minor) = model[at + 1..].split_once("Dot")?;
+    let num = |s: &str| {
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    Some((num(major)?, num(minor)?))
+}
+
+/// The models an operation of `version` may not be inferred as, with why: those the document
+/// names for a later version (a `V<major>Dot<minor>` suffix above `version`), and those that
+/// only the tables of later versions reference (directly or through other models).
+pub fn later_models(
+    doc: &VendorDoc,
+    models: &Map<String, Value>,
+    version: &str,
+) -> BTreeMap<String, String> {
+    let me = version_key(version);
+    let (mut early, mut late) = (Vec::new(), Vec::new());
+    for ov in doc.operations.iter().flat_map(|o| &o.versions) {
+        let refs = if version_key(&ov.version) <= me {
+            &mut early
+        } else {
+            &mut late
+        };
+        for p in &ov.params {
+            if let Ok(e) = parse_expr(&p.schema) {
+                e.models(refs);
+            }
+        }
+        refs.extend(
+            ov.responses
+                .iter()
+                .flatten()
+                .filter_map(|r| r.schema.clone()),
+        );
+    }
+    let closure = |mut todo: Vec<String>| {
+        let mut seen = BTreeSet::new();
+        while let Some(n) = todo.pop() {
+            if seen.insert(n.clone()) {
+                if let Some(s) = models.get(&n) {
+                    collect_refs(s, &mut todo);
+                }
+            }
+        }
+        seen
+    };
+    let (early, late) = (closure(early), closure(late));
+    let mut out = BTreeMap::new();
+    for name in models.keys() {
+        if let Some(v) = name_version(name).filter(|v| *v > me) {
+            out.insert(
+                name.clone(),
+                format!("its name is for version {}.{}", v.0, v.1),
+            );
+        } else if late.contains(name) && !early.contains(name) {
+            out.insert(
+                name.clone(),
+                "only tables of later versions reference it".into(),
+            );
+        }
+    }
+    out
 }
 
 pub fn build_version(sh: &Shared, version: &str) -> Result<Value, ImportError> {
@@ -434,7 +515,8 @@ fn build_operation(
     let body = match (body, &example_request) {
         (Some((m, req, _)), _) => Some((m, req, None)),
         (None, Some(ex)) => {
-            let inf = infer_model(ex, &op.title, sh.models).map_err(|e| {
+            let later = later_models(sh.doc, sh.models, &ov.version);
+            let inf = infer_model(ex, &op.title, sh.models, &later).map_err(|e| {
                 ImportError::at(
                     ov.line,
                     format!(
@@ -458,6 +540,9 @@ fn build_operation(
         let mut content = json!({"schema": schema_ref(&model)});
         if let Some(ex) = &example_request {
             content["example"] = ex.clone();
+            if let Some(r) = &ov.example_request_repaired {
+                content["x-kmsconform-example-repaired"] = json!(r);
+            }
         }
         let mut rb = json!({"required": required, "content": {"application/json": content}});
         if let Some(i) = inferred {
@@ -490,6 +575,19 @@ fn build_operation(
     Ok(Value::Object(operation))
 }
 
+/// One response of an operation version while it is assembled.
+struct Row {
+    status: u16,
+    description: String,
+    /// Schema model; None when the document prints "None" or no schema.
+    model: Option<String>,
+    /// `x-kmsconform-inferred`: where a status or schema the table does not give came from.
+    note: Option<Value>,
+    /// `x-kmsconform-basis` of the response, when it is not that of the statuses (a row
+    /// copied from another version's table has none: it rests on the `responses` object's).
+    basis: Option<Basis>,
+}
+
 fn build_responses(
     sh: &Shared,
     op: &OperationDoc,
@@ -497,28 +595,37 @@ fn build_responses(
     id: &str,
     used: &mut BTreeSet<String>,
 ) -> Result<Map<String, Value>, ImportError> {
-    // (status, description, schema model, inferred-from note)
-    let mut rows: Vec<(u16, String, Option<String>, Option<Value>)> = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
+    // The basis of the list of statuses, when it is not the document's.
+    let mut statuses_basis: Option<Basis> = None;
     match &ov.responses {
-        Some(table) => rows.extend(
-            table
-                .iter()
-                .map(|r| (r.status, r.description.clone(), r.schema.clone(), None)),
-        ),
+        Some(table) => rows.extend(table.iter().map(|r| Row {
+            status: r.status,
+            description: r.description.clone(),
+            model: r.schema.clone(),
+            note: None,
+            basis: None,
+        })),
         None => {
             // Statuses from the nearest version that prints a table; success schemas from the example.
             let sibling = nearest_with_table(op, ov);
             if let Some(s) = sibling {
+                statuses_basis = Some(Basis::assumed(format!(
+                    "the document prints no Responses table for {id} in {}; its statuses are copied from {}",
+                    ov.version, s.version
+                )));
                 let note = json!({"from": format!("version {}", s.version), "reason": "the document has no Responses table for this version"});
                 for r in s.responses.as_ref().expect("filtered on tables") {
-                    rows.push((
-                        r.status,
-                        r.description.clone(),
-                        r.schema.clone(),
-                        Some(note.clone()),
-                    ));
+                    rows.push(Row {
+                        status: r.status,
+                        description: r.description.clone(),
+                        model: r.schema.clone(),
+                        note: Some(note.clone()),
+                        basis: None,
+                    });
                 }
             }
+            let later = later_models(sh.doc, sh.models, &ov.version);
             for ex in &ov.example_responses {
                 let pinned = sh
                     .overlay
@@ -530,7 +637,7 @@ fn build_responses(
                         json!({"from": "overlay responseModels", "reason": "the document has no Responses table for this version"}),
                     ),
                     (None, Some(body)) => {
-                        let inf = infer_model(body, &op.title, sh.models).map_err(|e| {
+                        let inf = infer_model(body, &op.title, sh.models, &later).map_err(|e| {
                             ImportError::at(ex.line, format!("operation '{}' ({}): no Responses table and the example fits no single model: {e}", op.title, ov.version))
                         })?;
                         (
@@ -543,37 +650,68 @@ fn build_responses(
                         json!({"from": "response example", "reason": "the document has no Responses table for this version"}),
                     ),
                 };
-                match rows.iter_mut().find(|r| r.0 == ex.status) {
+                // The example is the document's: its status (and a schema it is an instance
+                // of) are documented, whatever the list of statuses rests on. A pin is ours.
+                let basis = (pinned.is_none() && statuses_basis.is_some()).then(|| {
+                    Basis::documented(format!(
+                        "{}:{} ({id} {}: example Response {})",
+                        sh.document(),
+                        ex.line,
+                        ov.version,
+                        ex.status
+                    ))
+                });
+                match rows.iter_mut().find(|r| r.status == ex.status) {
                     Some(r) => {
-                        r.2 = model;
-                        r.3 = Some(note);
+                        r.model = model;
+                        r.note = Some(note);
+                        r.basis = basis;
                     }
-                    None => rows.push((
-                        ex.status,
-                        reason_phrase(ex.status).to_string(),
+                    None => rows.push(Row {
+                        status: ex.status,
+                        description: reason_phrase(ex.status).to_string(),
                         model,
-                        Some(note),
-                    )),
+                        note: Some(note),
+                        basis,
+                    }),
                 }
             }
         }
     }
-    for (status, desc) in sh.overlay.extra_responses.get(id).into_iter().flatten() {
+    for (status, extra) in sh.overlay.extra_responses.get(id).into_iter().flatten() {
         let code: u16 = status.parse().map_err(|_| {
             ImportError::at(
                 0,
                 format!("overlay extraResponses.{id}: bad status '{status}'"),
             )
         })?;
-        if rows.iter().any(|r| r.0 == code) {
+        if rows.iter().any(|r| r.status == code) {
             continue; // the document documents it for this version
         }
-        rows.push((code, desc.clone(), None, Some(json!({"from": "overlay extraResponses", "reason": "status the document omits for this operation"}))));
+        let basis = Basis::parse(&extra.basis)
+            .map_err(|e| ImportError::at(0, format!("extraResponses.{id}.{status}: {e}")))?;
+        rows.push(Row {
+            status: code,
+            description: extra.description.clone(),
+            model: None,
+            note: Some(json!({"from": "overlay extraResponses", "reason": "status the document omits for this operation"})),
+            basis: Some(basis),
+        });
     }
-    rows.sort_by_key(|r| r.0);
+    rows.sort_by_key(|r| r.status);
 
     let mut out = Map::new();
-    for (status, desc, model, note) in rows {
+    if let Some(b) = &statuses_basis {
+        out.insert(basis::KEY.into(), json!(b.to_string()));
+    }
+    for row in rows {
+        let Row {
+            status,
+            description: desc,
+            model,
+            note,
+            basis,
+        } = row;
         let mut resp = Map::new();
         resp.insert("description".into(), json!(desc));
         let example = ov.example_responses.iter().find(|e| e.status == status);
@@ -591,14 +729,21 @@ fn build_responses(
         if let Some(m) = &model {
             used.insert(m.clone());
         }
+        let repaired = example.and_then(|e| e.repaired.as_ref());
         if let Some(s) = schema {
             let mut media = json!({"schema": s});
             if let Some(b) = example.and_then(|e| e.body.clone()) {
                 media["example"] = b;
+                if let Some(r) = repaired {
+                    media["x-kmsconform-example-repaired"] = json!(r);
+                }
             }
             resp.insert("content".into(), json!({"application/json": media}));
         } else if let Some(b) = example.and_then(|e| e.body.clone()) {
             resp.insert("x-example-without-schema".into(), b);
+            if let Some(r) = repaired {
+                resp.insert("x-kmsconform-example-repaired".into(), json!(r));
+            }
         }
         if let Some(n) = note {
             resp.insert("x-kmsconform-inferred".into(), n);
@@ -608,6 +753,9 @@ fn build_responses(
             && status != 204
         {
             resp.insert("x-kmsconform-no-example".into(), json!(true));
+        }
+        if let Some(b) = basis {
+            resp.insert(basis::KEY.into(), json!(b.to_string()));
         }
         out.insert(status.to_string(), Value::Object(resp));
     }
@@ -619,10 +767,7 @@ fn nearest_with_table<'a>(
     op: &'a OperationDoc,
     ov: &OperationVersionDoc,
 ) -> Option<&'a OperationVersionDoc> {
-    let key = |v: &str| -> (u32, u32) {
-        let (a, b) = v.split_once('.').unwrap_or((v, "0"));
-        (a.parse().unwrap_or(0), b.parse().unwrap_or(0))
-    };
+    let key = version_key;
     let me = key(&ov.version);
     op.versions
         .iter()
@@ -649,6 +794,232 @@ fn reason_phrase(status: u16) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::import::{import, parse};
+
+    /// Version 1.1 prints tables naming GadgetPage and GadgetShowResponseV1Dot1; version 1.0
+    /// prints none, only examples that the 1.1 models fit better than the 1.0 ones (they
+    /// require `size`, which 1.0's Gadget leaves optional).
+    const GADGETS: &str = "Gadget Service
+Overview
+Synthetic: a later version's models must not be inferred for an earlier version.
+Version
+| Version | Status | Not Before |
+|---|
+| 1.1 | CURRENT | - |
+| 1.0 | SUPPORTED | - |
+OpenAPI URL
+https://gadget.example.com
+1 - APIs
+1.1 - Show Gadget
+1.1.1 - 1.1
+get /v1/gadgets/{id}
+Description
+Show a gadget.
+State
+ACTIVE (CURRENT)
+Parameters
+| Type | Name | Description | Schema | Default |
+|---|
+| path | id required | Gadget id Example : g1
+| string | None |
+Responses
+| HTTP Code | Description | Schema |
+|---|
+| 200 | OK | GadgetShowResponseV1Dot1 |
+| 404 | Not Found | None |
+Example HTTP request
+Request path
+/v1/gadgets/{id}
+Example HTTP response
+Response 200
+{\"gadget\": {\"id\": \"g1\", \"size\": 3}}
+1.1.2 - 1.0
+get /v1/gadgets/{id}
+Description
+Show a gadget.
+State
+ACTIVE (SUPPORTED)
+Parameters
+| Type | Name | Description | Schema | Default |
+|---|
+| path | id required | Gadget id Example : g1
+| string | None |
+Responses
+Example HTTP request
+Request path
+/v1/gadgets/{id}
+Example HTTP response
+Response 200
+{\"gadget\": {\"id\": \"g1\", \"size\": 3}}
+1.2 - List Gadgets
+1.2.1 - 1.1
+get /v1/gadgets
+Description
+List gadgets.
+State
+ACTIVE (CURRENT)
+Parameters
+Responses
+| HTTP Code | Description | Schema |
+|---|
+| 200 | OK | GadgetPage |
+Example HTTP request
+Request path
+/v1/gadgets
+Example HTTP response
+Response 200
+{\"items\": [{\"id\": \"g1\", \"size\": 3}]}
+1.2.2 - 1.0
+get /v1/gadgets
+Description
+List gadgets.
+State
+ACTIVE (SUPPORTED)
+Parameters
+Responses
+Example HTTP request
+Request path
+/v1/gadgets
+Example HTTP response
+Response 200
+{\"items\": [{\"id\": \"g1\", \"size\": 3}]}
+2 - Models
+2.1 - Gadget
+| Name | Description | Schema | Default |
+|---|
+id required | Id Example : g1
+| string | |
+size optional | Size Example : 3
+| integer | |
+2.2 - GadgetV1Dot1
+| Name | Description | Schema | Default |
+|---|
+id required | Id Example : g1
+| string | |
+size required | Size Example : 3
+| integer | |
+2.3 - GadgetShowResponse
+| Name | Description | Schema | Default |
+|---|
+gadget required |
+| Gadget | |
+2.4 - GadgetShowResponseV1Dot1
+| Name | Description | Schema | Default |
+|---|
+gadget required |
+| GadgetV1Dot1 | |
+2.5 - Gadgets
+| Name | Description | Schema | Default |
+|---|
+items required |
+| array[Gadget] | |
+2.6 - GadgetPage
+| Name | Description | Schema | Default |
+|---|
+items required |
+| array[GadgetV1Dot1] | |
+";
+
+    fn inferred(spec: &str, path: &str) -> Value {
+        let v: Value = serde_json::from_str(spec).unwrap();
+        v["paths"][path]["get"]["responses"]["200"].clone()
+    }
+
+    #[test]
+    fn a_later_versions_model_is_never_inferred_for_an_earlier_version() {
+        let doc = parse::parse(GADGETS).unwrap();
+        let overlay = Overlay {
+            api: "gadget".into(),
+            ..Default::default()
+        };
+        let models = build_models(&doc, &overlay).unwrap();
+        let later = later_models(&doc, &models, "1.0");
+        assert_eq!(
+            later.keys().collect::<Vec<_>>(),
+            ["GadgetPage", "GadgetShowResponseV1Dot1", "GadgetV1Dot1"]
+        );
+        assert_eq!(
+            later["GadgetShowResponseV1Dot1"],
+            "its name is for version 1.1"
+        );
+        assert_eq!(
+            later["GadgetPage"],
+            "only tables of later versions reference it"
+        );
+        assert!(later_models(&doc, &models, "1.1").is_empty());
+
+        // Without the rule the later models win: they fit the examples more specifically.
+        let none = BTreeMap::new();
+        let show = json!({"gadget": {"id": "g1", "size": 3}});
+        let list = json!({"items": [{"id": "g1", "size": 3}]});
+        assert_eq!(
+            infer_model(&show, "Show Gadget", &models, &none)
+                .unwrap()
+                .model,
+            "GadgetShowResponseV1Dot1"
+        );
+        assert_eq!(
+            infer_model(&list, "List Gadgets", &models, &none)
+                .unwrap()
+                .model,
+            "GadgetPage"
+        );
+
+        // With it, version 1.0 gets its own models; 1.1 keeps its tables.
+        let out = import(GADGETS, "gadget.txt", &overlay).unwrap();
+        let file = |n: &str| &out.files.iter().find(|f| f.0 == n).unwrap().1;
+        let ref_of = |r: &Value| r["content"]["application/json"]["schema"]["$ref"].clone();
+        let show10 = inferred(file("1.0.json"), "/v1/gadgets/{id}");
+        assert_eq!(ref_of(&show10), "#/components/schemas/GadgetShowResponse");
+        assert_eq!(
+            show10["x-kmsconform-inferred"]["candidates"],
+            json!(["GadgetShowResponse"])
+        );
+        let list10 = inferred(file("1.0.json"), "/v1/gadgets");
+        assert_eq!(ref_of(&list10), "#/components/schemas/Gadgets");
+        let show11 = inferred(file("1.1.json"), "/v1/gadgets/{id}");
+        assert_eq!(
+            ref_of(&show11),
+            "#/components/schemas/GadgetShowResponseV1Dot1"
+        );
+    }
+
+    #[test]
+    fn statuses_copied_from_another_version_are_assumed_and_the_example_stays_documented() {
+        let overlay = Overlay {
+            api: "gadget".into(),
+            ..Default::default()
+        };
+        let out = import(GADGETS, "gadget.txt", &overlay).unwrap();
+        let v10: Value = serde_json::from_str(&out.files[0].1).unwrap();
+        assert_eq!(out.files[0].0, "1.0.json");
+        let responses = &v10["paths"]["/v1/gadgets/{id}"]["get"]["responses"];
+        assert_eq!(
+            responses[basis::KEY],
+            "assumed: the document prints no Responses table for showGadget in 1.0; its statuses are copied from 1.1"
+        );
+        assert_eq!(
+            responses["200"][basis::KEY],
+            "documented: gadget.txt:51 (showGadget 1.0: example Response 200)"
+        );
+        assert!(
+            responses["404"].get(basis::KEY).is_none(),
+            "rests on the list's basis"
+        );
+        let v11: Value = serde_json::from_str(&out.files[1].1).unwrap();
+        assert!(v11["paths"]["/v1/gadgets/{id}"]["get"]["responses"]
+            .get(basis::KEY)
+            .is_none());
+    }
+
+    #[test]
+    fn model_names_carry_versions_only_as_a_suffix() {
+        assert_eq!(name_version("KeyV1Dot2"), Some((1, 2)));
+        assert_eq!(name_version("ManagedKeyPageResponseV10Dot0"), Some((10, 0)));
+        assert_eq!(name_version("VerifyRequest"), None);
+        assert_eq!(name_version("KeyV1Dot2Extra"), None);
+        assert_eq!(name_version("KeyVDot2"), None);
+    }
 
     #[test]
     fn operation_ids_are_camel_case_titles() {

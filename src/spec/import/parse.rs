@@ -50,6 +50,8 @@ pub struct ResponseDoc {
 pub struct ExampleResponse {
     pub status: u16,
     pub body: Option<Value>,
+    /// What had to be repaired for the body to parse (None: strict JSON).
+    pub repaired: Option<String>,
     pub line: usize,
 }
 
@@ -68,6 +70,8 @@ pub struct OperationVersionDoc {
     pub example_headers: Vec<(String, String)>,
     /// `Some(None)`: the document has a "Request body" heading with no body under it.
     pub example_request: Option<Option<Value>>,
+    /// What had to be repaired for the request example to parse (None: strict JSON).
+    pub example_request_repaired: Option<String>,
     pub example_responses: Vec<ExampleResponse>,
     pub line: usize,
 }
@@ -462,6 +466,7 @@ impl<'a> Parser<'a> {
             example_path: None,
             example_headers: Vec::new(),
             example_request: None,
+            example_request_repaired: None,
             example_responses: Vec::new(),
             line: h.no,
         };
@@ -598,7 +603,9 @@ impl<'a> Parser<'a> {
         }
         if self.at("Request body") {
             self.next();
-            op.example_request = Some(self.json_block()?);
+            let (body, repaired) = self.json_block()?;
+            op.example_request = Some(body);
+            op.example_request_repaired = repaired;
         }
         self.expect_exact("Example HTTP response")?;
         loop {
@@ -611,25 +618,27 @@ impl<'a> Parser<'a> {
             let status: u16 = code.trim().parse().map_err(|_| {
                 self.err(l.no, format!("malformed example response status '{code}'"))
             })?;
-            let body = self.json_block()?;
+            let (body, repaired) = self.json_block()?;
             op.example_responses.push(ExampleResponse {
                 status,
                 body,
+                repaired,
                 line: l.no,
             });
         }
         Ok(())
     }
 
-    /// A JSON value printed over several lines, if the next non-blank line opens one.
-    fn json_block(&mut self) -> Result<Option<Value>, ImportError> {
+    /// A JSON value printed over several lines, if the next non-blank line opens one, with
+    /// what had to be repaired for it to parse (see [`lenient_json`]).
+    fn json_block(&mut self) -> Result<(Option<Value>, Option<String>), ImportError> {
         self.skip_blank();
         let Some(start) = self.peek() else {
-            return Ok(None);
+            return Ok((None, None));
         };
         let t = start.text.trim_start();
         if !(t.starts_with('{') || t.starts_with('[')) {
-            return Ok(None);
+            return Ok((None, None));
         }
         let mut buf = String::new();
         let (mut depth, mut in_str, mut esc) = (0i64, false, false);
@@ -663,12 +672,16 @@ impl<'a> Parser<'a> {
                 break;
             }
         }
-        serde_json::from_str(&buf).map(Some).map_err(|e| {
+        let (value, repairs) = lenient_json(&buf, start.no).map_err(|(line, e)| {
             self.err(
-                start.no + e.line().saturating_sub(1),
-                format!("example JSON does not parse: {e}"),
+                line,
+                format!("example JSON does not parse, even leniently: {e}"),
             )
-        })
+        })?;
+        Ok((
+            Some(value),
+            (!repairs.is_empty()).then(|| repairs.join("; ")),
+        ))
     }
 
     fn model(&mut self) -> Result<ModelDoc, ImportError> {
@@ -755,6 +768,124 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// Parses a printed JSON example whose first line is line `first_line` of the document:
+/// strictly, else after repairing what printed examples get wrong and JSON forbids —
+/// a trailing comma before `}` or `]`, Python's `True`/`False`/`None` for
+/// `true`/`false`/`null`, a comma missing between two values on separate lines. Returns the
+/// value and the repairs made (empty: strict JSON); Err: (document line, message) when even
+/// the repaired text does not parse.
+pub fn lenient_json(
+    text: &str,
+    first_line: usize,
+) -> Result<(Value, Vec<String>), (usize, String)> {
+    let strict = match serde_json::from_str(text) {
+        Ok(v) => return Ok((v, Vec::new())),
+        Err(e) => e,
+    };
+    let (repaired, repairs) = repair_json(text, first_line);
+    if repairs.is_empty() {
+        return Err((
+            first_line + strict.line().saturating_sub(1),
+            strict.to_string(),
+        ));
+    }
+    serde_json::from_str(&repaired)
+        .map(|v| (v, repairs))
+        .map_err(|e| (first_line + e.line().saturating_sub(1), e.to_string()))
+}
+
+/// The repairs of [`lenient_json`], outside strings only; line numbers are preserved.
+fn repair_json(text: &str, first_line: usize) -> (String, Vec<String>) {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut repairs = Vec::new();
+    let mut line = first_line;
+    // The last token outside strings ended a value, and a line break came after it.
+    let (mut after_value, mut broke_line) = (false, false);
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let starts_value =
+            c == '"' || c == '{' || c == '[' || c == '-' || c.is_ascii_alphanumeric();
+        if starts_value && after_value && broke_line {
+            out.push(',');
+            repairs.push(format!("missing comma inserted before line {line}"));
+        }
+        match c {
+            '"' => {
+                out.push(c);
+                i += 1;
+                while i < chars.len() {
+                    let d = chars[i];
+                    out.push(d);
+                    i += 1;
+                    match d {
+                        '\\' if i < chars.len() => {
+                            out.push(chars[i]);
+                            i += 1;
+                        }
+                        '\n' => line += 1,
+                        '"' => break,
+                        _ => {}
+                    }
+                }
+                (after_value, broke_line) = (true, false);
+                continue;
+            }
+            ',' => {
+                let next = chars[i + 1..].iter().find(|x| !x.is_whitespace());
+                if matches!(next, Some('}') | Some(']')) {
+                    repairs.push(format!("trailing comma removed at line {line}"));
+                } else {
+                    out.push(c);
+                }
+                (after_value, broke_line) = (false, false);
+            }
+            '{' | '[' => {
+                out.push(c);
+                (after_value, broke_line) = (false, false);
+            }
+            '}' | ']' => {
+                out.push(c);
+                (after_value, broke_line) = (true, false);
+            }
+            '\n' => {
+                out.push(c);
+                line += 1;
+                broke_line = true;
+            }
+            _ if starts_value => {
+                let end = chars[i..]
+                    .iter()
+                    .position(|x| !(x.is_ascii_alphanumeric() || matches!(x, '-' | '+' | '.')))
+                    .map_or(chars.len(), |n| i + n);
+                let end = end.max(i + 1); // always advance
+                let word: String = chars[i..end].iter().collect();
+                let fixed = match word.as_str() {
+                    "True" => "true",
+                    "False" => "false",
+                    "None" => "null",
+                    w => w,
+                };
+                if fixed != word {
+                    repairs.push(format!("{word} read as {fixed} at line {line}"));
+                }
+                out.push_str(fixed);
+                (after_value, broke_line) = (true, false);
+                i = end;
+                continue;
+            }
+            _ if c.is_whitespace() => out.push(c),
+            _ => {
+                out.push(c);
+                (after_value, broke_line) = (false, false);
+            }
+        }
+        i += 1;
+    }
+    (out, repairs)
+}
+
 /// `key_id required` → ("key_id", true).
 fn name_and_presence(cell: &str) -> Option<(String, bool)> {
     let (name, presence) = cell.trim().rsplit_once(' ')?;
@@ -789,6 +920,43 @@ mod tests {
         assert_eq!(heading("2 - Models"), Some((vec!["2"], "Models")));
         assert!(heading("Response 200").is_none());
         assert!(is_version_label("1.3") && !is_version_label("1.3.1") && !is_version_label("x.1"));
+    }
+
+    #[test]
+    fn lenient_json_repairs_what_printed_examples_get_wrong() {
+        let strict = lenient_json("{\"a\": [1, 2]}", 10).unwrap();
+        assert_eq!(strict, (serde_json::json!({"a": [1, 2]}), vec![]));
+
+        let (v, r) = lenient_json("{\n\"a\": [1, 2,],\n\"b\": \"x, }\",\n}\n", 10).unwrap();
+        assert_eq!(v, serde_json::json!({"a": [1, 2], "b": "x, }"}));
+        assert_eq!(
+            r,
+            [
+                "trailing comma removed at line 11",
+                "trailing comma removed at line 12"
+            ]
+        );
+
+        let (v, r) = lenient_json("{\n\"ok\": True,\n\"n\": None\n\"s\": \"True\"\n}", 1).unwrap();
+        assert_eq!(v, serde_json::json!({"ok": true, "n": null, "s": "True"}));
+        assert_eq!(
+            r,
+            [
+                "True read as true at line 2",
+                "None read as null at line 3",
+                "missing comma inserted before line 4"
+            ]
+        );
+
+        let (v, _) = lenient_json("[\n{\"a\": 1}\n{\"a\": 2},\n]", 1).unwrap();
+        assert_eq!(v, serde_json::json!([{"a": 1}, {"a": 2}]));
+
+        // What no repair makes JSON is still an error, at its line.
+        assert_eq!(lenient_json("{\n\"a\" 1\n}", 5).unwrap_err().0, 6);
+        assert_eq!(
+            lenient_json("{\n\"a\": 1,\n\"b\" 2,\n}", 5).unwrap_err().0,
+            7
+        );
     }
 
     #[test]
