@@ -374,11 +374,17 @@ async fn run_operation(
     let strategy = case::valid_request_strategy(op, &ctx.spec.doc);
     // Not keyed by version: every version gets the same cases, so versions compare.
     let mut runner = case::runner(ctx.seed, &format!("{id}/valid"));
-    // The base for single-fault mutations: the simplest valid request.
+    // The base for single-fault mutations and boundary values: the simplest valid request,
+    // with its body even where the body is optional (there is nothing to mutate otherwise).
+    let with_body = OperationSchema {
+        body_required: op.body.is_some(),
+        ..op.clone()
+    };
+    let base_strategy = case::valid_request_strategy(&with_body, &ctx.spec.doc);
     let first: Option<GeneratedRequest> = draw_valid(
         ctx,
         op,
-        &strategy,
+        &base_strategy,
         &mut case::runner(ctx.seed, &format!("{id}/valid")),
     )
     .ok()
