@@ -222,3 +222,62 @@ for k in aes chacha rsa ed hm dflt nokey-upsert; do
 done
 ex E15.1 "LIST with no keys" LIST /v1/transit/keys
 ex E15.2 "GET ?list=true with no keys" GET '/v1/transit/keys?list=true'
+
+# §16 found by the conformance run (kmsconform run --api openbao-transit)
+ex E16.0a "create aes256-gcm96" POST /v1/transit/keys/aes2 '{"type":"aes256-gcm96"}'
+ex E16.0b "create ecdsa-p256" POST /v1/transit/keys/ecdsa2 '{"type":"ecdsa-p256"}'
+ex E16.0c "create hmac" POST /v1/transit/keys/hm2 '{"type":"hmac","key_size":32}'
+ex E16.1 "config with no body" POST /v1/transit/keys/aes2/config
+ex E16.2 "sign with no body" POST /v1/transit/sign/ecdsa2
+ex E16.3 "sign, algorithm in the path, no body" POST /v1/transit/sign/ecdsa2/sha2-512
+ex E16.4 "config with a null body" POST /v1/transit/keys/aes2/config 'null'
+ex E16.5 "create with a null body" POST /v1/transit/keys/nullbody 'null'
+ex E16.6 "config with a string body" POST /v1/transit/keys/aes2/config '"str"'
+ex E16.7 "encrypt batch item without plaintext" POST /v1/transit/encrypt/aes2 '{"batch_input":[{}]}'
+ex E16.8 "decrypt batch item without ciphertext" POST /v1/transit/decrypt/aes2 '{"batch_input":[{}]}'
+ex E16.9 "encrypt batch_input not an array" POST /v1/transit/encrypt/aes2 '{"batch_input":"x"}'
+ex E16.10 "encrypt associated_data not base64" POST /v1/transit/encrypt/aes2 '{"plaintext":"aGk=","associated_data":"x%"}'
+ex E16.11 "datakey associated_data not base64" POST /v1/transit/datakey/plaintext/aes2 '{"associated_data":"x%"}'
+ex E16.12 "encrypt associated_data base64" POST /v1/transit/encrypt/aes2 '{"plaintext":"aGk=","associated_data":"aGk="}'
+ex E16.13 "GET ?list=abc" GET '/v1/transit/keys?list=abc'
+ex E16.14 "encrypt null plaintext" POST /v1/transit/encrypt/aes2 '{"plaintext":null}'
+ex E16.15 "hmac null input" POST /v1/transit/hmac/hm2 '{"input":null}'
+ex E16.16a "encrypt for the batch rewrap" POST /v1/transit/encrypt/aes2 '{"plaintext":"aGk="}'
+ct16=$(get .data.ciphertext)
+ex E16.16 "rewrap batch" POST /v1/transit/rewrap/aes2 "{\"batch_input\":[{\"ciphertext\":\"$ct16\"},{\"ciphertext\":\"x\"}]}"
+ex E16.17 "sign batch" POST /v1/transit/sign/ecdsa2 '{"batch_input":[{"input":"aGk="},{"input":"%%"}]}'
+ex E16.18 "verify batch items without signature or hmac" POST /v1/transit/verify/ecdsa2 '{"batch_input":[{"input":"aGk="}]}'
+ex E16.19 "hmac batch" POST /v1/transit/hmac/hm2 '{"batch_input":[{"input":"aGk="},{}]}'
+ex E16.20 "create a derived convergent aes256-gcm96 key" POST /v1/transit/keys/conv '{"type":"aes256-gcm96","derived":true,"convergent_encryption":true}'
+ex E16.21 "decrypt batch with a bad item" POST /v1/transit/decrypt/aes2 "{\"batch_input\":[{\"ciphertext\":\"$ct16\"},{\"ciphertext\":\"x\"}]}"
+ex E16.22 "config auto_rotate_period 60" POST /v1/transit/keys/aes2/config '{"auto_rotate_period":60}'
+ex E16.23 "config auto_rotate_period 3600" POST /v1/transit/keys/aes2/config '{"auto_rotate_period":3600}'
+ex E16.24 "config min_decryption_version above latest" POST /v1/transit/keys/aes2/config '{"min_decryption_version":9}'
+ex E16.25 "rotate with external_key_ref on an aes key" POST /v1/transit/keys/aes2/rotate '{"external_key_ref":"cfg:key"}'
+ex E16.26a "create chacha20-poly1305" POST /v1/transit/keys/chacha2 '{"type":"chacha20-poly1305"}'
+ex E16.26b "encrypt chacha20-poly1305" POST /v1/transit/encrypt/chacha2 '{"plaintext":"aGk="}'
+ct_ch=$(get .data.ciphertext)
+ex E16.26 "rotate chacha20-poly1305" POST /v1/transit/keys/chacha2/rotate
+ex E16.27 "rewrap chacha20-poly1305" POST /v1/transit/rewrap/chacha2 "{\"ciphertext\":\"$ct_ch\"}"
+ex E16.28 "decrypt a v1 chacha20-poly1305 ciphertext after rotate" POST /v1/transit/decrypt/chacha2 "{\"ciphertext\":\"$ct_ch\"}"
+ex E16.29a "create rsa-2048" POST /v1/transit/keys/rsa2 '{"type":"rsa-2048"}'
+ex E16.29b "encrypt rsa-2048" POST /v1/transit/encrypt/rsa2 '{"plaintext":"aGk="}'
+ct_r=$(get .data.ciphertext)
+ex E16.29 "decrypt a tampered rsa-2048 ciphertext" POST /v1/transit/decrypt/rsa2 '{"ciphertext":"vault:v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}'
+ex E16.30 "rotate rsa-2048" POST /v1/transit/keys/rsa2/rotate
+ex E16.31 "rewrap rsa-2048" POST /v1/transit/rewrap/rsa2 "{\"ciphertext\":\"$ct_r\"}"
+ex E16.32 "decrypt a v1 rsa-2048 ciphertext after rotate" POST /v1/transit/decrypt/rsa2 "{\"ciphertext\":\"$ct_r\"}"
+ex E16.33a "create ed25519" POST /v1/transit/keys/ed2 '{"type":"ed25519"}'
+ex E16.33b "sign ed25519" POST /v1/transit/sign/ed2 '{"input":"aGVsbG8="}'
+sig16=$(get .data.signature)
+ex E16.33 "verify ed25519, tampered input" POST /v1/transit/verify/ed2 "{\"input\":\"aGVsbG8h\",\"signature\":\"$sig16\"}"
+ex E16.34a "hmac" POST /v1/transit/hmac/hm2 '{"input":"aGVsbG8="}'
+ex E16.34 "hmac of the same input again" POST /v1/transit/hmac/hm2 '{"input":"aGVsbG8="}'
+ex E16.35 "create a derived rsa-2048 key" POST /v1/transit/keys/drsa '{"type":"rsa-2048","derived":true}'
+ex E16.36 "create a convergent derived ed25519 key" POST /v1/transit/keys/ced '{"type":"ed25519","derived":true,"convergent_encryption":true}'
+long=$(head -c 255 /dev/zero | base64 -w0)
+ex E16.37 "encrypt a 255-byte plaintext with rsa-2048" POST /v1/transit/encrypt/rsa2 "{\"plaintext\":\"$long\"}"
+ex E16.38 "sign prehashed without input, ecdsa-p256" POST /v1/transit/sign/ecdsa2 '{"prehashed":true}'
+ex E16.39a "sign rsa-2048" POST /v1/transit/sign/rsa2 '{"input":"aGVsbG8="}'
+sig16r=$(get .data.signature)
+ex E16.39 "verify rsa-2048, tampered input" POST /v1/transit/verify/rsa2 "{\"input\":\"aGVsbG8h\",\"signature\":\"$sig16r\"}"

@@ -16,6 +16,9 @@
 # Tools live under ${KMSCONFORM_TOOLS:-$HOME/.cache/kmsconform}/openbao-VERSION (a venv); the
 # server log beside it. Every failure exits non-zero with a message: nothing is skipped.
 # OPENBAO_START_TIMEOUT (seconds, default 60) bounds the wait for the server.
+# OPENBAO_ROOT_TOKEN sets the dev server's root token (default: a fresh random kc-… token);
+# give two servers the same one to compare them with one credential (kmsconform diff
+# --baseline A --candidate B).
 set -euo pipefail
 
 tools_dir="${KMSCONFORM_TOOLS:-$HOME/.cache/kmsconform}"
@@ -119,7 +122,9 @@ cmd_start() {
   check_version "$version"
   command -v curl >/dev/null || die "curl is required"
   bin=$(cmd_install "$version")
-  token="kc-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+  token=${OPENBAO_ROOT_TOKEN:-"kc-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"}
+  [[ "$token" =~ ^[A-Za-z0-9._-]{8,128}$ ]] \
+    || die "OPENBAO_ROOT_TOKEN must be 8-128 letters, digits, '.', '_' or '-'"
   timeout=${OPENBAO_START_TIMEOUT:-60}
   for attempt in 1 2 3; do
     local p=$port

@@ -111,6 +111,11 @@ pub fn raw_body_violations() -> Vec<(String, String)> {
 /// The object-typed alternative of `schema` (directly or inside anyOf/oneOf).
 fn object_schema<'a>(schema: &'a Value, doc: &'a Value) -> Option<&'a Map<String, Value>> {
     let s = resolve(schema, doc);
+    // An object schema whose anyOf/oneOf only adds constraints (e.g. which member is
+    // required) is itself the object to mutate.
+    if let Some(o) = s.as_object().filter(|o| o.contains_key("properties")) {
+        return Some(o);
+    }
     if let Some(alts) = s
         .get("anyOf")
         .or_else(|| s.get("oneOf"))

@@ -111,7 +111,25 @@ fn gen(schema: &Value, doc: &Value, depth: usize) -> BoxedStrategy<Value> {
         .and_then(Value::as_array)
     {
         if !alts.is_empty() {
-            let strategies: Vec<_> = alts.iter().map(|a| gen(a, doc, depth)).collect();
+            // Keywords beside anyOf/oneOf apply to every alternative (e.g. an object's
+            // properties with `anyOf: [{required: [a]}, {required: [b]}]`).
+            let mut siblings = obj.clone();
+            siblings.remove("anyOf");
+            siblings.remove("oneOf");
+            let constrained = ["type", "properties", "required", "items"]
+                .iter()
+                .any(|k| siblings.contains_key(*k));
+            let strategies: Vec<_> = alts
+                .iter()
+                .map(|a| match (constrained, resolve(a, doc)) {
+                    (true, Value::Object(alt)) => {
+                        let mut merged = siblings.clone();
+                        merge_alternative(&mut merged, alt);
+                        gen(&Value::Object(merged), doc, depth)
+                    }
+                    _ => gen(a, doc, depth),
+                })
+                .collect();
             return proptest::strategy::Union::new(strategies).boxed();
         }
     }
@@ -143,6 +161,37 @@ fn merge_into(target: &mut Map<String, Value>, part: &Map<String, Value>) {
                 for r in v.as_array().into_iter().flatten() {
                     if !t.contains(r) {
                         t.push(r.clone());
+                    }
+                }
+            }
+            _ => {
+                target.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
+/// An anyOf/oneOf alternative added to the keywords beside it: `required` lists unite, a
+/// property both declare gets the keywords of both (the alternative's win on conflict).
+fn merge_alternative(target: &mut Map<String, Value>, alt: &Map<String, Value>) {
+    for (k, v) in alt {
+        match (k.as_str(), target.get_mut(k), v) {
+            ("properties", Some(Value::Object(t)), Value::Object(p)) => {
+                for (name, ps) in p {
+                    match (t.get_mut(name), ps) {
+                        (Some(Value::Object(cur)), Value::Object(add)) => {
+                            cur.extend(add.clone());
+                        }
+                        _ => {
+                            t.insert(name.clone(), ps.clone());
+                        }
+                    }
+                }
+            }
+            ("required", Some(Value::Array(t)), Value::Array(r)) => {
+                for x in r {
+                    if !t.contains(x) {
+                        t.push(x.clone());
                     }
                 }
             }

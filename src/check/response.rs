@@ -258,7 +258,9 @@ pub fn check_body(
     });
 }
 
-/// Object keys the schema does not declare, as JSON pointers.
+/// Object keys the schema does not declare, as JSON pointers. A node declares its own
+/// `properties` and those of its `allOf` parts (an envelope composed with `allOf`); an
+/// `anyOf` contributes the alternative of the value's kind.
 pub fn undocumented_fields(
     doc: &Value,
     schema: &Value,
@@ -272,39 +274,74 @@ pub fn undocumented_fields(
         return;
     }
     let s = resolve(schema, doc);
+    // The schemas that apply to this value: the node and its allOf parts (transitively),
+    // and of anyOf's alternatives for the value's kind the one that declares the most of it.
+    let mut applying: Vec<&Value> = Vec::new();
+    with_all_of(doc, s, &mut applying, 0);
     if let Some(alts) = s.get("anyOf").and_then(Value::as_array) {
-        // Follow the alternative of the value's kind.
-        let pick = alts.iter().map(|a| resolve(a, doc)).find(|a| match v {
-            Value::Object(_) => a.get("properties").is_some(),
-            Value::Array(_) => a.get("items").is_some(),
-            _ => false,
-        });
+        let pick = alts
+            .iter()
+            .map(|a| resolve(a, doc))
+            .filter(|a| {
+                let mut parts = Vec::new();
+                with_all_of(doc, a, &mut parts, 0);
+                parts.iter().any(|p| match v {
+                    Value::Object(_) => p.get("properties").is_some(),
+                    Value::Array(_) => p.get("items").is_some(),
+                    _ => false,
+                })
+            })
+            .min_by_key(|a| {
+                let mut missing = Vec::new();
+                undocumented_fields(doc, a, v, at, &mut missing, depth + 1);
+                missing.len()
+            });
         if let Some(a) = pick {
-            undocumented_fields(doc, a, v, at, out, depth + 1);
+            with_all_of(doc, a, &mut applying, 0);
         }
-        return;
     }
     match v {
         Value::Object(o) => {
-            let Some(props) = s.get("properties").and_then(Value::as_object) else {
+            let declared: Vec<&serde_json::Map<String, Value>> = applying
+                .iter()
+                .filter_map(|a| a.get("properties").and_then(Value::as_object))
+                .collect();
+            if declared.is_empty() {
                 return;
-            };
+            }
             for (k, x) in o {
                 let p = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
-                match props.get(k) {
+                // The first declaration wins: the node's own before its parts'.
+                match declared.iter().find_map(|props| props.get(k)) {
                     Some(ps) => undocumented_fields(doc, ps, x, &p, out, depth + 1),
                     None => out.push(p),
                 }
             }
         }
         Value::Array(a) => {
-            if let Some(items) = s.get("items") {
+            if let Some(items) = applying.iter().find_map(|a| a.get("items")) {
                 for (i, x) in a.iter().enumerate() {
                     undocumented_fields(doc, items, x, &format!("{at}/{i}"), out, depth + 1);
                 }
             }
         }
         _ => {}
+    }
+}
+
+/// `s` and its allOf parts, transitively (resolved).
+fn with_all_of<'a>(doc: &'a Value, s: &'a Value, out: &mut Vec<&'a Value>, depth: usize) {
+    out.push(s);
+    if depth > 8 {
+        return;
+    }
+    for p in s
+        .get("allOf")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        with_all_of(doc, crate::spec::model::resolve(p, doc), out, depth + 1);
     }
 }
 
@@ -379,6 +416,32 @@ mod tests {
             expect_accept: true,
             basis: Basis::documented("d.txt:5"),
         }
+    }
+
+    #[test]
+    fn fields_of_allof_parts_and_anyof_siblings_are_documented() {
+        let doc = json!({"components": {"schemas": {
+            "Envelope": {"type": "object", "properties": {"request_id": {"type": "string"}, "data": {}}},
+            "Resp": {"type": "object", "allOf": [{"$ref": "#/components/schemas/Envelope"}],
+                     "properties": {"data": {"type": "object",
+                         "properties": {"ciphertext": {"type": "string"}},
+                         "anyOf": [{"required": ["ciphertext"]}, {"required": ["batch_results"]}]}}}
+        }}});
+        let schema = json!({"$ref": "#/components/schemas/Resp"});
+        let mut out = Vec::new();
+        let body = json!({"request_id": "r", "data": {"ciphertext": "c"}});
+        undocumented_fields(&doc, &schema, &body, "", &mut out, 0);
+        assert!(out.is_empty(), "{out:?}");
+        let body = json!({"request_id": "r", "extra": 1, "data": {"ciphertext": "c", "x": 2}});
+        undocumented_fields(&doc, &schema, &body, "", &mut out, 0);
+        assert_eq!(out, ["/extra", "/data/x"]);
+        // Of anyOf's alternatives, the one that fits the value is followed.
+        let either = json!({"anyOf": [{"type": "object", "properties": {"errors": {}}},
+                                      {"$ref": "#/components/schemas/Resp"}]});
+        let mut out = Vec::new();
+        let body = json!({"request_id": "r", "data": {"ciphertext": "c"}});
+        undocumented_fields(&doc, &either, &body, "", &mut out, 0);
+        assert!(out.is_empty(), "{out:?}");
     }
 
     #[test]

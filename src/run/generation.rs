@@ -226,6 +226,31 @@ fn valid_basis(ctx: &VersionCtx, op: &OperationSchema, g: &GeneratedRequest) -> 
     basis
 }
 
+/// Whether a generated request's body satisfies the spec (no body: yes).
+fn body_valid(ctx: &VersionCtx, op: &OperationSchema, g: &GeneratedRequest) -> bool {
+    match (&op.body, &g.body) {
+        (Some(schema), Some(body)) => ctx.spec.schemas.is_valid(schema, body),
+        _ => true,
+    }
+}
+
+/// A valid request's value tree: drawn again while the spec's validator refuses its body
+/// (the generator does not honour every keyword, e.g. if/then); Err after 100 refusals.
+fn draw_valid(
+    ctx: &VersionCtx,
+    op: &OperationSchema,
+    strategy: &proptest::strategy::BoxedStrategy<GeneratedRequest>,
+    runner: &mut proptest::test_runner::TestRunner,
+) -> Result<Box<dyn ValueTree<Value = GeneratedRequest>>, String> {
+    for _ in 0..100 {
+        let tree = case::try_draw(strategy, runner)?;
+        if body_valid(ctx, op, &tree.current()) {
+            return Ok(tree);
+        }
+    }
+    Err("100 drawn requests in a row broke the schema".into())
+}
+
 /// Every location in an instance ("" for the root).
 fn instance_pointers(v: &Value, at: String, out: &mut Vec<String>) {
     match v {
@@ -349,21 +374,35 @@ async fn run_operation(
     let strategy = case::valid_request_strategy(op, &ctx.spec.doc);
     // Not keyed by version: every version gets the same cases, so versions compare.
     let mut runner = case::runner(ctx.seed, &format!("{id}/valid"));
-    // The base for single-fault mutations: the simplest valid request.
-    let first: Option<GeneratedRequest> = case::try_draw(
-        &strategy,
+    // The base for single-fault mutations and boundary values: the simplest valid request,
+    // with its body even where the body is optional (there is nothing to mutate otherwise).
+    let with_body = OperationSchema {
+        body_required: op.body.is_some(),
+        ..op.clone()
+    };
+    let base_strategy = case::valid_request_strategy(&with_body, &ctx.spec.doc);
+    let first: Option<GeneratedRequest> = draw_valid(
+        ctx,
+        op,
+        &base_strategy,
         &mut case::runner(ctx.seed, &format!("{id}/valid")),
     )
     .ok()
     .map(|mut t| {
+        let drawn = t.current();
         while t.simplify() {}
-        t.current()
+        let simplest = t.current();
+        if body_valid(ctx, op, &simplest) {
+            simplest
+        } else {
+            drawn
+        }
     });
     let mut shrunk_once = false;
     // Why cases that need a real resource cannot run (setup failed, a binding is missing).
     let mut missing: Option<String> = None;
     for i in 0..ctx.cases {
-        let Ok(mut tree) = case::try_draw(&strategy, &mut runner) else {
+        let Ok(mut tree) = draw_valid(ctx, op, &strategy, &mut runner) else {
             ctx.recorder.skip(
                 v,
                 id,
@@ -415,10 +454,7 @@ async fn run_operation(
                 let cand = with_fixed_query(ctx, cfg, &b, tree.current());
                 b.insert("unique".into(), Value::String(names.fresh()));
                 // The simpler request must still satisfy the spec, or it proves nothing.
-                let still_valid = match (&op.body, &cand.body) {
-                    (Some(schema), Some(body)) => ctx.spec.schemas.is_valid(schema, body),
-                    _ => true,
-                };
+                let still_valid = body_valid(ctx, op, &cand);
                 let mut fails = false;
                 if still_valid {
                     let fresh: Vec<String> = cfg.unique.iter().map(|_| names.fresh()).collect();
@@ -492,6 +528,20 @@ async fn run_operation(
         if !ctx.wants(&case_id) {
             continue;
         }
+        // The profile says a `null` body reads as no body, and this body is optional.
+        if g.raw_body.as_deref() == Some("null")
+            && !op.body_required
+            && ctx.profile.null_body.is_some()
+        {
+            ctx.recorder.skip(
+                v,
+                id,
+                "invalid",
+                "a null body reads as no body, and this body is optional (profile null_body)",
+                1,
+            );
+            continue;
+        }
         let Ok(req) = to_request(ctx, op, cfg, &b, g, &unique, Some(&base), unknown_path) else {
             continue;
         };
@@ -546,7 +596,21 @@ async fn run_operation(
     // Boundary values (lengths at their bounds, each enum member, bounds of numbers): valid,
     // so they must be accepted where valid requests are.
     if let (Some(schema), Some(body)) = (&op.body, &base.body) {
-        let boundaries = case::boundary_instances(schema, &ctx.spec.doc, body);
+        // A boundary value that breaks another keyword (e.g. an enum member an if/then
+        // constrains further) is not a valid request: it is left out, and said so.
+        let (boundaries, broken): (Vec<_>, Vec<_>) =
+            case::boundary_instances(schema, &ctx.spec.doc, body)
+                .into_iter()
+                .partition(|(_, inst)| ctx.spec.schemas.is_valid(schema, inst));
+        if !broken.is_empty() && missing.is_none() {
+            ctx.recorder.skip(
+                v,
+                id,
+                "boundary",
+                "the boundary value breaks another keyword of the schema (e.g. if/then)",
+                broken.len() as u64,
+            );
+        }
         if let Some(why) = &missing {
             ctx.recorder
                 .skip(v, id, "boundary", why, boundaries.len() as u64);

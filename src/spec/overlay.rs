@@ -51,6 +51,11 @@ pub struct Overlay {
     /// document lacks is created (`--from openapi` imports only).
     #[serde(default)]
     pub response_patches: BTreeMap<String, BTreeMap<String, Value>>,
+    /// JSON merge patches of Request Body Objects: operationId -> patch (e.g. `required:
+    /// false` where the server observably takes no body); a version whose operation has no
+    /// request body is left alone (`--from openapi` imports only).
+    #[serde(default)]
+    pub request_body_patches: BTreeMap<String, Value>,
     /// Responses every operation gets where it lacks the status: status -> Response Object
     /// (`--from openapi` imports only).
     #[serde(default)]

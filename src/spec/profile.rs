@@ -23,6 +23,10 @@ pub struct Profile {
     pub names: NamePattern,
     #[serde(default)]
     pub upsert: Option<Upsert>,
+    /// The API reads a JSON `null` request body as no body: where an operation's body is
+    /// optional, a `null` body is then not a violation.
+    #[serde(default)]
+    pub null_body: Option<NullBody>,
     /// A well-formed id that names nothing (path placeholders of "unknown resource" cases).
     pub unknown_id: String,
     #[serde(default)]
@@ -105,6 +109,21 @@ pub struct ErrorProfile {
 pub struct Upsert {
     pub operations: Vec<String>,
     pub basis: Basis,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NullBody {
+    /// Only `"absent"`.
+    #[serde(rename = "as")]
+    pub reads_as: NullBodyReading,
+    pub basis: Basis,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NullBodyReading {
+    Absent,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -355,6 +355,9 @@ fn check_bases(o: &Overlay, document_name: &str, vendor: &Value) -> Result<(), E
             entries.push((format!("responsePatches.{op}.{k}"), v));
         }
     }
+    for (op, v) in &o.request_body_patches {
+        entries.push((format!("requestBodyPatches.{op}"), v));
+    }
     for (k, v) in &o.common_responses {
         entries.push((format!("commonResponses.{k}"), v));
     }
@@ -679,6 +682,11 @@ fn apply_operation_patches(paths: &mut Value, overlay: &Overlay) -> Result<(), E
                     merge_patch(param.get_mut("schema").unwrap_or(&mut Value::Null), patch);
                 }
             }
+            if let Some(patch) = overlay.request_body_patches.get(&id) {
+                if let Some(body) = op.get_mut("requestBody") {
+                    merge_patch(body, patch);
+                }
+            }
             let responses = op
                 .as_object_mut()
                 .expect("operation object")
@@ -705,6 +713,7 @@ fn apply_operation_patches(paths: &mut Value, overlay: &Overlay) -> Result<(), E
         .parameter_patches
         .keys()
         .chain(overlay.response_patches.keys())
+        .chain(overlay.request_body_patches.keys())
     {
         if !found.contains(id) {
             return err(format!(
@@ -956,6 +965,28 @@ mod tests {
             rs.as_object().unwrap().keys().collect::<Vec<_>>(),
             ["200", "400", "403"]
         );
+        // A request body patch needs its basis too, and is merged into the operation's body.
+        o.request_body_patches
+            .insert("create-key".into(), json!({"required": false}));
+        let e = run(&vendor(), &["/transit/"], &o).unwrap_err();
+        assert!(e.0.contains("requestBodyPatches.create-key: no"), "{e}");
+        o.request_body_patches.insert(
+            "create-key".into(),
+            json!({"required": false, "x-kmsconform-basis": "observed: no body accepted"}),
+        );
+        let d = file(&run(&vendor(), &["/transit/"], &o).unwrap(), "1.2.3.json");
+        let rb = &d["paths"]["/transit/keys/{name}"]["post"]["requestBody"];
+        assert_eq!(rb["required"], false);
+        assert_eq!(rb["x-kmsconform-basis"], "observed: no body accepted");
+        o.request_body_patches.insert(
+            "no-such-op".into(),
+            json!({"x-kmsconform-basis": "observed: x"}),
+        );
+        assert!(run(&vendor(), &["/transit/"], &o)
+            .unwrap_err()
+            .0
+            .contains("'no-such-op'"));
+        o.request_body_patches.remove("no-such-op");
         o.error_schema = Some("E".into());
         assert!(run(&vendor(), &["/transit/"], &o)
             .unwrap_err()

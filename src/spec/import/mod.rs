@@ -113,6 +113,10 @@ pub fn import(
     for (set, name) in [
         (!overlay.servers.is_empty(), "servers"),
         (!overlay.response_patches.is_empty(), "responsePatches"),
+        (
+            !overlay.request_body_patches.is_empty(),
+            "requestBodyPatches",
+        ),
         (!overlay.common_responses.is_empty(), "commonResponses"),
     ] {
         if set {
