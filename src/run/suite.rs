@@ -111,6 +111,9 @@ pub struct Paginate {
 pub struct Repeat {
     /// Only `"lengths"`: the plaintext length classes of `run::plaintext`.
     pub plaintexts: String,
+    /// The longest plaintext the key can take, when the algorithm bounds it (RSA-OAEP).
+    #[serde(default)]
+    pub max_len: Option<usize>,
     pub steps: Vec<Step>,
 }
 
@@ -590,7 +593,10 @@ async fn repeat(
     label: &str,
     only: Option<usize>,
 ) -> bool {
-    for len in plaintext::lengths(only) {
+    for len in plaintext::lengths(only)
+        .into_iter()
+        .filter(|n| r.max_len.is_none_or(|m| *n <= m))
+    {
         if ctx.recorder.exhausted() {
             return true;
         }
