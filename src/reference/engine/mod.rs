@@ -164,10 +164,13 @@ pub enum KeyEngine {
     /// In this process.
     Local,
     /// A transit key of the server's mount. `created` is set once the key exists there: at
-    /// createKey for user keys, on first use for the seeded managed keys.
+    /// createKey for user keys, on first use for the seeded managed keys. `rotating`
+    /// serialises this key's rotations: OpenBao 2.7.2 answers concurrent rotations of one key
+    /// with 500 "transaction commit failed" (and rotates anyway), docs/reference.md.
     Transit {
         name: String,
         created: tokio::sync::OnceCell<()>,
+        rotating: tokio::sync::Mutex<()>,
     },
 }
 
@@ -275,6 +278,7 @@ impl Backend {
                 KeyEngine::Transit {
                     name: Transit::key_name(id),
                     created: tokio::sync::OnceCell::new(),
+                    rotating: tokio::sync::Mutex::new(()),
                 },
                 Versions::Engine { latest: 1 },
             ),
@@ -292,7 +296,7 @@ impl Backend {
         purpose: Purpose,
     ) -> Result<(KeyEngine, Versions), CryptoError> {
         let (engine, versions) = self.planned(id, purpose);
-        if let (Backend::OpenBao(t), KeyEngine::Transit { name, created }) = (self, &engine) {
+        if let (Backend::OpenBao(t), KeyEngine::Transit { name, created, .. }) = (self, &engine) {
             let latest = t
                 .create_key(name, purpose)
                 .await
@@ -315,8 +319,16 @@ impl Backend {
     /// A new version for rotate: fresh local material, or transit's rotate.
     pub async fn rotate(&self, rec: &KeyRecord) -> Result<NewVersion, CryptoError> {
         match (self, &rec.engine) {
-            (Backend::OpenBao(t), KeyEngine::Transit { name, created }) => {
+            (
+                Backend::OpenBao(t),
+                KeyEngine::Transit {
+                    name,
+                    created,
+                    rotating,
+                },
+            ) => {
                 ensure(t, name, created, rec.purpose).await?;
+                let _one_at_a_time = rotating.lock().await;
                 t.rotate(name)
                     .await
                     .map(NewVersion::Engine)
@@ -330,7 +342,7 @@ impl Backend {
     /// or a managed key never used.
     pub async fn delete(&self, rec: &KeyRecord) -> Result<(), CryptoError> {
         match (self, &rec.engine) {
-            (Backend::OpenBao(t), KeyEngine::Transit { name, created })
+            (Backend::OpenBao(t), KeyEngine::Transit { name, created, .. })
                 if created.initialized() =>
             {
                 t.delete_key(name)
@@ -420,7 +432,7 @@ impl KeyCrypto {
     /// The transit client and key name, after making sure the key exists there.
     async fn transit<'a>(client: &'a Transit, rec: &'a KeyRecord) -> Result<&'a str, CryptoError> {
         match &rec.engine {
-            KeyEngine::Transit { name, created } => {
+            KeyEngine::Transit { name, created, .. } => {
                 ensure(client, name, created, rec.purpose).await?;
                 Ok(name)
             }
