@@ -36,7 +36,7 @@ pub enum EmbeddedError {
     Crypto(String),
     /// The crypto engine does not answer usably at start (unreachable, unhealthy, token
     /// refused, no transit mount).
-    #[error("the embedded target's crypto engine is unusable: {0}")]
+    #[error("the embedded target's crypto engine: {0}")]
     Engine(String),
     #[error("cannot start the embedded target: {0}")]
     Start(String),
