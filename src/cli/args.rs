@@ -3,7 +3,7 @@
 //! here, before anything is started or sent.
 
 use super::CliError;
-use crate::reference::embedded;
+use crate::reference::{embedded, CryptoChoice};
 use crate::run::session::{TargetKind, TargetSpec};
 use crate::spec::SpecSet;
 use crate::target::http::ClientOptions;
@@ -107,6 +107,10 @@ pub struct TargetArgs {
     /// `kmsconform serve --list-variants`).
     #[arg(long = "variant")]
     pub variants: Vec<String>,
+    /// Where the embedded target's cryptography runs: `local` (default) or `openbao=URL`, an
+    /// OpenBao server's `transit/` mount (token from BAO_TOKEN, else VAULT_TOKEN).
+    #[arg(long)]
+    pub crypto: Option<String>,
     #[command(flatten)]
     pub credentials: CredentialArgs,
     /// Per-request timeout in seconds (at least 1).
@@ -136,6 +140,7 @@ impl TargetArgs {
                 faults: self.faults.clone(),
                 variants: self.variants.clone(),
                 sunset: None,
+                crypto: parse_crypto(self.crypto.as_deref())?,
             };
             embedded::validate(api, &o).map_err(|e| CliError::Input(e.to_string()))?;
             TargetKind::Embedded(o)
@@ -148,6 +153,11 @@ impl TargetArgs {
             if !self.variants.is_empty() {
                 return Err(CliError::Input(
                     "--variant applies to the embedded target only".into(),
+                ));
+            }
+            if self.crypto.is_some() {
+                return Err(CliError::Input(
+                    "--crypto applies to the embedded target only".into(),
                 ));
             }
             crate::target::url::BaseUrl::parse(&self.target)
@@ -168,12 +178,24 @@ impl TargetArgs {
             out.push("--variant".into());
             out.push(v.clone());
         }
+        if let Some(c) = &self.crypto {
+            out.push("--crypto".into());
+            out.push(c.clone());
+        }
         if self.timeout != 10 {
             out.push("--timeout".into());
             out.push(self.timeout.to_string());
         }
         out
     }
+}
+
+/// `--crypto`: `local` when absent; a malformed value is an input error.
+pub fn parse_crypto(flag: Option<&str>) -> Result<CryptoChoice, CliError> {
+    flag.map(str::parse::<CryptoChoice>)
+        .transpose()
+        .map(Option::unwrap_or_default)
+        .map_err(CliError::Input)
 }
 
 /// `all`, a list (`1.0,1.3`) or a range (`1.0..1.3`) of registry versions, de-duplicated.

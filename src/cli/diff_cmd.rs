@@ -35,6 +35,10 @@ pub struct DiffArgs {
     /// Variants for an embedded target (cross-version) or the embedded candidate.
     #[arg(long = "variant")]
     pub variants: Vec<String>,
+    /// Crypto engine of an embedded target (cross-version) or the embedded candidate:
+    /// `local` or `openbao=URL` (token from BAO_TOKEN, else VAULT_TOKEN).
+    #[arg(long)]
+    pub crypto: Option<String>,
     /// Versions exercised in a cross-target diff.
     #[arg(long = "target-versions", default_value = "all")]
     pub target_versions: String,
@@ -76,11 +80,13 @@ impl DiffArgs {
         target: &str,
         faults: &[String],
         variants: &[String],
+        crypto: Option<&str>,
     ) -> Result<TargetSpec, CliError> {
         let t = super::args::TargetArgs {
             target: target.into(),
             faults: faults.to_vec(),
             variants: variants.to_vec(),
+            crypto: crypto.map(str::to_string),
             credentials: self.credentials.clone(),
             timeout: self.timeout,
         };
@@ -186,7 +192,7 @@ async fn cross_version(
             "a cross-version diff needs at least two versions".into(),
         ));
     }
-    let target = a.target(&a.target, &a.faults, &a.variants)?;
+    let target = a.target(&a.target, &a.faults, &a.variants, a.crypto.as_deref())?;
     // Each version on a fresh embedded target (same starting state); a URL target is shared.
     let mut transcripts = BTreeMap::new();
     let mut merged: Option<Report> = None;
@@ -252,8 +258,8 @@ async fn cross_target(
 ) -> Result<(Report, Vec<Finding>), CliError> {
     let versions = parse_versions(&a.target_versions, set)?;
     let names_only = Normalizer::names_only(&set.profile);
-    let tb = a.target(baseline, &[], &[])?;
-    let tc = a.target(candidate, &a.faults, &a.variants)?;
+    let tb = a.target(baseline, &[], &[], None)?;
+    let tc = a.target(candidate, &a.faults, &a.variants, a.crypto.as_deref())?;
     let ex = exercise(set, a);
     let (_, b1) = transcript_run(&ex, &tb, versions.clone(), "b1").await?;
     let (_, b2) = transcript_run(&ex, &tb, versions.clone(), "b2").await?;

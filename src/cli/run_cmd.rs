@@ -277,6 +277,10 @@ pub struct BenchArgs {
     /// Also time this many default conformance runs (all versions, all suites).
     #[arg(long, default_value_t = 3)]
     pub runs: usize,
+    /// Where the embedded target's cryptography runs, for the load test and the runs:
+    /// `local` (default) or `openbao=URL` (token from BAO_TOKEN, else VAULT_TOKEN).
+    #[arg(long)]
+    pub crypto: Option<String>,
     #[command(flatten)]
     pub api: ApiArgs,
 }
@@ -285,9 +289,18 @@ pub struct BenchArgs {
 /// the generated cases alone.
 pub fn bench_cmd(a: BenchArgs) -> Outcome {
     let set = a.api.load()?;
+    let choice = super::args::parse_crypto(a.crypto.as_deref())?;
+    let crypto = choice.resolve().map_err(CliError::Input)?;
     let rt = runtime()?;
     rt.block_on(async {
-        let cfg = crate::reference::Config::default();
+        let cfg = crate::reference::Config {
+            crypto,
+            ..Default::default()
+        };
+        let engine = crate::reference::check_crypto(&cfg)
+            .await
+            .map_err(|e| CliError::Unusable(format!("the crypto engine: {e}")))?;
+        println!("crypto: {engine}");
         let creds = cfg.credentials.clone();
         let server = crate::reference::spawn(cfg, "127.0.0.1:0".parse().expect("loopback address"))
             .await
@@ -303,7 +316,13 @@ pub fn bench_cmd(a: BenchArgs) -> Outcome {
             .map(|i| (format!("default run {i}"), vec![]))
             .chain([("generated cases".to_string(), vec!["generated".to_string()])])
             .collect();
-        let target = crate::run::session::TargetSpec::embedded();
+        let target = crate::run::session::TargetSpec {
+            kind: crate::run::session::TargetKind::Embedded(crate::reference::embedded::Options {
+                crypto: choice.clone(),
+                ..Default::default()
+            }),
+            ..crate::run::session::TargetSpec::embedded()
+        };
         for (label, suites) in plans {
             let mut plan = RunPlan::new(&set, set.version_ids().map(String::from).collect());
             plan.suites = suites;

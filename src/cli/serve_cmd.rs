@@ -44,6 +44,11 @@ pub struct ServeArgs {
     /// List the variant catalogue and exit.
     #[arg(long)]
     pub list_variants: bool,
+    /// Where the SCP reference's cryptography runs: `local` (default) or `openbao=URL`, an
+    /// OpenBao server's `transit/` mount (token from BAO_TOKEN, else VAULT_TOKEN); checked
+    /// once before serving.
+    #[arg(long)]
+    pub crypto: Option<String>,
 }
 
 fn with_keys(mut c: Credentials, a: &ServeArgs) -> Credentials {
@@ -82,6 +87,9 @@ fn serve_vendor(a: &ServeArgs) -> Outcome {
     }
     if !a.variants.is_empty() || a.list_variants {
         return Err(CliError::Input("variants exist for --api scp-kms only".into()).into());
+    }
+    if a.crypto.is_some() {
+        return Err(CliError::Input("--crypto applies to --api scp-kms only".into()).into());
     }
     if a.list_faults {
         let list: Vec<(&str, &str)> = match a.api.as_str() {
@@ -185,9 +193,13 @@ pub fn serve_cmd(a: ServeArgs) -> Outcome {
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| CliError::Input(format!("{e} (see `kmsconform serve --list-faults`)")))?;
     let variants = Variant::parse_list(&a.variants).map_err(|e| CliError::Input(e.to_string()))?;
+    let crypto = super::args::parse_crypto(a.crypto.as_deref())?
+        .resolve()
+        .map_err(CliError::Input)?;
     let mut cfg = reference::Config {
         faults,
         variants,
+        crypto,
         ..Default::default()
     };
     if let Some(ak) = a.access_key {
@@ -236,16 +248,21 @@ pub fn serve_cmd(a: ServeArgs) -> Outcome {
                 .collect::<Vec<_>>()
                 .join(",")
         };
+        // The engine is checked once, before serving.
+        let engine = reference::check_crypto(&cfg)
+            .await
+            .map_err(|e| CliError::Unusable(format!("the crypto engine: {e}")))?;
         let server = reference::spawn(cfg, addr)
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
         println!(
-            "{} reference target on {} (access key {}, secret key {}; variants: {}); Ctrl-C stops",
+            "{} reference target on {} (access key {}, secret key {}; variants: {}; crypto: {}); Ctrl-C stops",
             a.api,
             server.base_url(),
             creds.access_key,
             secret,
-            variants
+            variants,
+            engine
         );
         tokio::signal::ctrl_c()
             .await

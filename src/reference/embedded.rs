@@ -1,7 +1,7 @@
 //! Starting the embedded reference target of an API on a loopback port: the one place that
 //! knows which server serves which API, and how its faults and variants are named.
 
-use super::{Config, Fault, RunningServer, Sunset, Variant};
+use super::{Config, CryptoChoice, Fault, RunningServer, Sunset, Variant};
 use crate::target::sign::CredentialSet;
 
 /// What to start: fault and variant names as given on the command line.
@@ -11,6 +11,8 @@ pub struct Options {
     pub variants: Vec<String>,
     /// Retire versions as of a date (deprecation probes).
     pub sunset: Option<Sunset>,
+    /// Where the SCP reference's cryptography runs (`--crypto`; scp-kms only).
+    pub crypto: CryptoChoice,
 }
 
 pub struct Embedded {
@@ -29,6 +31,13 @@ pub enum EmbeddedError {
     Fault(String),
     #[error("{0}")]
     Variant(String),
+    /// `--crypto` names no usable engine choice (a malformed URL, no token).
+    #[error("{0}")]
+    Crypto(String),
+    /// The crypto engine does not answer usably at start (unreachable, unhealthy, token
+    /// refused, no transit mount).
+    #[error("the embedded target's crypto engine: {0}")]
+    Engine(String),
     #[error("cannot start the embedded target: {0}")]
     Start(String),
 }
@@ -36,7 +45,11 @@ pub enum EmbeddedError {
 impl EmbeddedError {
     /// A bad name is the user's input; a failed start is the machine's.
     pub fn is_input(&self) -> bool {
-        !matches!(self, EmbeddedError::Start(_))
+        !matches!(self, EmbeddedError::Start(_) | EmbeddedError::Engine(_))
+    }
+    /// The engine, not the harness, is at fault.
+    pub fn is_unusable(&self) -> bool {
+        matches!(self, EmbeddedError::Engine(_))
     }
 }
 
@@ -49,6 +62,7 @@ pub fn validate(api: &str, o: &Options) -> Result<(), EmbeddedError> {
                     .map_err(|e| EmbeddedError::Fault(e.to_string()))?;
             }
             Variant::parse_list(&o.variants).map_err(|e| EmbeddedError::Variant(e.to_string()))?;
+            o.crypto.resolve().map_err(EmbeddedError::Crypto)?;
             Ok(())
         }
         other => Err(EmbeddedError::UnknownApi(other.into())),
@@ -61,10 +75,13 @@ pub async fn start(api: &str, o: &Options) -> Result<Embedded, EmbeddedError> {
     let faults: Vec<Fault> = o.faults.iter().filter_map(|f| f.parse().ok()).collect();
     let variants =
         Variant::parse_list(&o.variants).map_err(|e| EmbeddedError::Variant(e.to_string()))?;
+    let crypto = o.crypto.resolve().map_err(EmbeddedError::Crypto)?;
+    let engine = crypto.check().await.map_err(EmbeddedError::Engine)?;
     let cfg = Config {
         faults,
         variants,
         sunset: o.sunset.clone(),
+        crypto,
         ..Default::default()
     };
     let creds = cfg.credentials.clone();
@@ -77,6 +94,9 @@ pub async fn start(api: &str, o: &Options) -> Result<Embedded, EmbeddedError> {
     }
     if !o.variants.is_empty() {
         parts.push(format!("variants: {}", o.variants.join(",")));
+    }
+    if o.crypto != CryptoChoice::Local {
+        parts.push(format!("crypto: {engine}"));
     }
     let label = if parts.is_empty() {
         "embedded".to_string()

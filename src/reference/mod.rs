@@ -5,6 +5,7 @@ mod auth;
 mod catalogue;
 mod crypto;
 pub mod embedded;
+mod engine;
 mod errors;
 mod faults;
 mod handlers;
@@ -26,6 +27,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use catalogue::UnknownFault;
+pub use engine::{CryptoBackend, CryptoChoice, OpenBaoConfig, TOKEN_ENV};
 pub use errors::ApiError;
 pub use faults::Fault;
 pub use loadtest::{load_test, LoadReport};
@@ -48,6 +50,9 @@ pub struct Config {
     pub clock_skew_secs: i64,
     /// Larger request bodies are refused with 400.
     pub body_limit_bytes: usize,
+    /// Where the cryptography runs: locally (default) or in an OpenBao transit mount
+    /// (check it once with [`check_crypto`] before serving).
+    pub crypto: CryptoBackend,
 }
 
 /// The API of the default embedded reference target (and of `--api` when not given).
@@ -72,6 +77,7 @@ impl Default for Config {
             region: "kr-west1".to_string(),
             clock_skew_secs: 300,
             body_limit_bytes: 1024 * 1024,
+            crypto: CryptoBackend::Local,
         }
     }
 }
@@ -115,6 +121,18 @@ impl Drop for RunningServer {
     }
 }
 
+/// Is the configured crypto engine usable (OpenBao: `sys/health` answers 200 and the token
+/// reads a transit mount at `transit/`)? `Ok` names the engine. The server does not call
+/// this itself: start-up code does, once, before serving.
+pub async fn check_crypto(config: &Config) -> Result<String, String> {
+    config.crypto.check().await
+}
+
+/// The OpenBao transit key that holds an SCP key's material under `--crypto openbao=…`.
+pub fn transit_key_name(id: &str) -> String {
+    engine::openbao::Transit::key_name(id)
+}
+
 /// Binds `addr` (port 0 picks a free port) and serves in a background task.
 pub async fn spawn(config: Config, addr: SocketAddr) -> anyhow::Result<RunningServer> {
     serve(router(config), addr).await
@@ -145,6 +163,7 @@ pub(crate) struct App {
     pub faults: faults::FaultSet,
     pub variants: VariantSet,
     pub store: store::Store,
+    pub engine: engine::Backend,
 }
 
 impl App {
@@ -153,6 +172,7 @@ impl App {
             faults: faults::FaultSet::new(&config.faults),
             variants: VariantSet::new(&config.variants),
             store: store::Store::new(config.variants.contains(&Variant::FractionalTimestamps)),
+            engine: engine::Backend::new(&config.crypto),
             config,
         };
         handlers::managed::seed(&app);

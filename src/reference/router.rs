@@ -135,9 +135,10 @@ async fn handle(app: Arc<App>, req: Request) -> Result<Reply, ApiError> {
     let query = parse_query(parts.uri.query());
     let path = parts.uri.path().to_string();
     let m = parts.method.clone();
-    // Handlers are synchronous (crypto, locks); run them off the async workers. A panic surfaces
-    // as a JoinError and becomes a 500: a last-resort safety net, never an expected path.
-    let joined = tokio::task::spawn_blocking(move || {
+    // The handler runs in its own task (local crypto moves on to a blocking thread, engine
+    // calls are awaited). A panic surfaces as a JoinError and becomes a 500: a last-resort
+    // safety net, never an expected path.
+    let joined = tokio::spawn(async move {
         let ctx = Ctx {
             app: &app,
             version,
@@ -145,7 +146,7 @@ async fn handle(app: Arc<App>, req: Request) -> Result<Reply, ApiError> {
             query,
             body,
         };
-        dispatch(&ctx, &m, &path)
+        dispatch(&ctx, &m, &path).await
     })
     .await;
     match joined {
@@ -154,7 +155,7 @@ async fn handle(app: Arc<App>, req: Request) -> Result<Reply, ApiError> {
     }
 }
 
-fn dispatch(ctx: &Ctx<'_>, method: &Method, path: &str) -> Result<Reply, ApiError> {
+async fn dispatch(ctx: &Ctx<'_>, method: &Method, path: &str) -> Result<Reply, ApiError> {
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let no_route = || ApiError::not_found(format!("no such resource: {method} {path}"));
     if segs.iter().any(|s| s.is_empty()) {
@@ -164,32 +165,34 @@ fn dispatch(ctx: &Ctx<'_>, method: &Method, path: &str) -> Result<Reply, ApiErro
     match segs.as_slice() {
         ["v1", "kms", "transit"] => match m {
             "GET" => control::list_keys(ctx),
-            "POST" => control::create_key(ctx),
+            "POST" => control::create_key(ctx).await,
             _ => Err(no_route()),
         },
         ["v1", "kms", "transit", "duplicate"] if m == "GET" => control::check_duplicate_name(ctx),
         ["v1", "kms", "transit", id] => match m {
             "GET" => control::show_key(ctx, id),
-            "DELETE" => control::delete_key(ctx, id),
+            "DELETE" => control::delete_key(ctx, id).await,
             _ => Err(no_route()),
         },
         ["v1", "kms", "transit", id, op] => match (m, *op) {
             ("PUT", "rotate-info") => control::change_rotate_info(ctx, id),
             ("PUT", "state") => control::change_state(ctx, id),
             ("GET", "users") => control::list_users(ctx, id),
-            ("POST", "rotate") => control::rotate_key(ctx, id),
+            ("POST", "rotate") => control::rotate_key(ctx, id).await,
             ("PUT", "description") => control::update_description(ctx, id),
             _ => Err(no_route()),
         },
-        ["v1", "kms", "openapi", "hmac", "verify", id] if m == "POST" => data::verify_hmac(ctx, id),
+        ["v1", "kms", "openapi", "hmac", "verify", id] if m == "POST" => {
+            data::verify_hmac(ctx, id).await
+        }
         ["v1", "kms", "openapi", op, id] if m == "POST" => match *op {
-            "datakey" => data::datakey(ctx, id),
-            "decrypt" => data::decrypt(ctx, id),
-            "encrypt" => data::encrypt(ctx, id),
-            "hmac" => data::hmac(ctx, id),
-            "rewrap" => data::rewrap(ctx, id),
-            "sign" => data::sign(ctx, id),
-            "verify" => data::verify(ctx, id),
+            "datakey" => data::datakey(ctx, id).await,
+            "decrypt" => data::decrypt(ctx, id).await,
+            "encrypt" => data::encrypt(ctx, id).await,
+            "hmac" => data::hmac(ctx, id).await,
+            "rewrap" => data::rewrap(ctx, id).await,
+            "sign" => data::sign(ctx, id).await,
+            "verify" => data::verify(ctx, id).await,
             _ => Err(no_route()),
         },
         ["v1", "managed-kms", "transit", ..] => {

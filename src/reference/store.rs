@@ -2,9 +2,10 @@
 //!
 //! Concurrency: the id -> key map sits behind one `RwLock` (held only for lookups, inserts and
 //! removals), and each key has its own `Mutex` that serialises every read-modify-write on that
-//! key (rotate, use_count, description, ...). Crypto runs under the key's lock, so two updates of
-//! the same key never interleave and there are no lost updates; different keys proceed in
-//! parallel.
+//! key (rotate, use_count, description, ...), so two updates of the same key never interleave
+//! and there are no lost updates; different keys proceed in parallel. Crypto runs outside the
+//! lock (on a blocking thread, or in the OpenBao engine) on a snapshot of the key's versions
+//! taken under it; its result is recorded under the lock again.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,7 +15,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use parking_lot::{Mutex, RwLock};
 use sha2::{Digest, Sha256};
 
-use super::crypto::{Material, Purpose};
+use super::crypto::Purpose;
+use super::engine::{KeyEngine, Versions};
 
 /// The caller, derived from its access key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,8 +88,8 @@ pub struct KeyState {
     pub delete_at: Option<NaiveDate>,
     pub delete_target_yn: String,
     pub use_count: u64,
-    /// Index i holds version i+1; old versions stay for decrypt/verify.
-    pub versions: Vec<Arc<Material>>,
+    /// The key's versions: local material, or the engine's latest version number.
+    pub versions: Versions,
     /// (user_id, user_name): creator first, then data-plane users in order of first use.
     pub users: Vec<(String, String)>,
     /// Accepted and kept, but no documented response model carries tags.
@@ -99,13 +101,7 @@ pub struct KeyState {
 
 impl KeyState {
     pub fn current_version(&self) -> u32 {
-        self.versions.len() as u32
-    }
-    pub fn material(&self, version: u32) -> Option<&Arc<Material>> {
-        if version == 0 {
-            return None;
-        }
-        self.versions.get(version as usize - 1)
+        self.versions.current()
     }
     pub fn next_rotate_at(&self) -> Option<NaiveDate> {
         // A cycle of 0 (only accepted under the `rotate-cycle-wide` variant) means no
@@ -140,6 +136,8 @@ pub struct KeyRecord {
     /// Pre-seeded SCP-managed key (only visible under /v1/managed-kms).
     pub managed: bool,
     pub purpose: Purpose,
+    /// Where the key's material lives (fixed at creation).
+    pub engine: KeyEngine,
     pub state: Mutex<KeyState>,
 }
 
@@ -204,17 +202,23 @@ impl Store {
             .any(|k| !k.managed && k.name == name)
     }
 
-    /// Inserts a key. Material is generated before taking the map lock; the duplicate check and
-    /// the insert happen under one write lock so two concurrent creates cannot both win.
+    /// A fresh key id: 32 random lowercase hex digits.
+    pub fn new_id() -> String {
+        hex::encode(rand::random::<[u8; 16]>())
+    }
+
+    /// Inserts a key under `id` with its engine and first version (made before, outside the
+    /// map lock); the duplicate check and the insert happen under one write lock so two
+    /// concurrent creates cannot both win.
     pub fn create(
         &self,
+        id: String,
         new: NewKey,
+        (engine, versions): (KeyEngine, Versions),
         by: &Principal,
         allow_duplicate: bool,
     ) -> Result<Arc<KeyRecord>, String> {
-        let material = Arc::new(Material::generate(new.purpose));
         let now = clock(self.millis);
-        let id = hex::encode(rand::random::<[u8; 16]>());
         let mut map = self.keys.write();
         if !new.managed
             && !allow_duplicate
@@ -229,6 +233,7 @@ impl Store {
             seq,
             managed: new.managed,
             purpose: new.purpose,
+            engine,
             state: Mutex::new(KeyState {
                 account_id: by.account_id.clone(),
                 created_by: by.user_id.clone(),
@@ -246,7 +251,7 @@ impl Store {
                 delete_at: None,
                 delete_target_yn: "N".to_string(),
                 use_count: 0,
-                versions: vec![material],
+                versions,
                 users: vec![(by.user_id.clone(), by.user_name.clone())],
                 tags: new.tags,
                 millis: self.millis,

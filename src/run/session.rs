@@ -61,6 +61,8 @@ impl From<EmbeddedError> for SessionError {
     fn from(e: EmbeddedError) -> Self {
         if e.is_input() {
             SessionError::Input(e.to_string())
+        } else if e.is_unusable() {
+            SessionError::Unusable(e.to_string())
         } else {
             SessionError::Internal(e.to_string())
         }

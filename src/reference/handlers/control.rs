@@ -6,14 +6,15 @@ use axum::http::StatusCode;
 use serde_json::{json, Value};
 
 use super::{check_description, list};
-use crate::reference::crypto::{Material, Purpose};
+use crate::reference::crypto::Purpose;
+use crate::reference::engine::{CryptoError, NewVersion};
 use crate::reference::errors::ApiError;
 use crate::reference::faults::Fault;
 use crate::reference::input::{json_object, req_int, req_str};
 use crate::reference::model::{key_show, Shape};
 use crate::reference::router::{Ctx, Reply};
 use crate::reference::store::{
-    now, KeyRecord, NewKey, STATE_ACTIVE, STATE_STOP, STATE_TO_BE_TERMINATED,
+    now, KeyRecord, NewKey, Store, STATE_ACTIVE, STATE_STOP, STATE_TO_BE_TERMINATED,
 };
 use crate::reference::variants::Variant;
 
@@ -31,6 +32,15 @@ fn user_key(ctx: &Ctx<'_>, id: &str) -> Result<Arc<KeyRecord>, ApiError> {
     match ctx.app.store.get(id) {
         Some(r) if !r.managed => Ok(r),
         _ => Err(ApiError::not_found(format!("key {} not found", short(id)))),
+    }
+}
+
+/// An engine failure on the control plane is the server's (500): the SCP key exists, so even
+/// a key the engine lost is not the caller's fault.
+fn control_engine_error(e: CryptoError) -> ApiError {
+    match e {
+        CryptoError::Refused(m) | CryptoError::Engine(m) => ApiError::internal(m),
+        CryptoError::KeyGone => ApiError::internal("crypto engine: the key is missing there"),
     }
 }
 
@@ -71,7 +81,7 @@ fn show_reply(ctx: &Ctx<'_>, rec: &KeyRecord, shape: Shape) -> Reply {
     Reply::ok(key_show(rec, &st, shape, ctx.version, &ctx.app.faults))
 }
 
-pub fn create_key(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
+pub async fn create_key(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let b = json_object(&ctx.body)?;
     let name = req_str(&b, "name")?;
     if !ctx.has(Fault::AcceptInvalidName) && !valid_name(name) {
@@ -126,25 +136,44 @@ pub fn create_key(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         }
         Some(_) => return Err(ApiError::validation("tags: must be an array of Tag")),
     };
-    let rec = ctx
+    let allow_duplicate = ctx.has(Fault::DuplicateNameAllowed);
+    // A taken name is refused before the engine makes a key (the store checks again).
+    if !allow_duplicate && ctx.app.store.name_taken(name) {
+        return Err(ApiError::validation(format!(
+            "key name '{name}' already exists"
+        )));
+    }
+    let id = Store::new_id();
+    let material = ctx
         .app
-        .store
-        .create(
-            NewKey {
-                name: name.to_string(),
-                description: description.to_string(),
-                auto_rotate: auto_rotate.to_string(),
-                rotate_cycle,
-                purpose,
-                key_type,
-                tags,
-                managed: false,
-                region: ctx.app.config.region.clone(),
-            },
-            &ctx.principal,
-            ctx.has(Fault::DuplicateNameAllowed),
-        )
-        .map_err(ApiError::validation)?;
+        .engine
+        .create(&id, purpose)
+        .await
+        .map_err(control_engine_error)?;
+    let created = ctx.app.store.create(
+        id.clone(),
+        NewKey {
+            name: name.to_string(),
+            description: description.to_string(),
+            auto_rotate: auto_rotate.to_string(),
+            rotate_cycle,
+            purpose,
+            key_type,
+            tags,
+            managed: false,
+            region: ctx.app.config.region.clone(),
+        },
+        material,
+        &ctx.principal,
+        allow_duplicate,
+    );
+    let rec = match created {
+        Ok(rec) => rec,
+        Err(e) => {
+            ctx.app.engine.discard(&id, purpose).await;
+            return Err(ApiError::validation(e));
+        }
+    };
     let mut reply = show_reply(ctx, &rec, Shape::for_user_key(ctx.version));
     reply.status = if ctx.has(Fault::CreateReturns200) {
         StatusCode::OK
@@ -179,7 +208,7 @@ pub fn show_key(ctx: &Ctx<'_>, id: &str) -> Result<Reply, ApiError> {
     Ok(show_reply(ctx, &rec, Shape::for_user_key(ctx.version)))
 }
 
-pub fn delete_key(ctx: &Ctx<'_>, id: &str) -> Result<Reply, ApiError> {
+pub async fn delete_key(ctx: &Ctx<'_>, id: &str) -> Result<Reply, ApiError> {
     let directly = match ctx.param("is_directly") {
         None => false,
         Some("true") | Some("True") => true,
@@ -193,6 +222,12 @@ pub fn delete_key(ctx: &Ctx<'_>, id: &str) -> Result<Reply, ApiError> {
     };
     if directly {
         if !ctx.has(Fault::DeleteNotEffective) {
+            // The engine's key first: if that fails the SCP key stays, and the answer is 500.
+            ctx.app
+                .engine
+                .delete(&rec)
+                .await
+                .map_err(control_engine_error)?;
             ctx.app.store.remove(&rec.id);
         }
         return Ok(no_content);
@@ -266,20 +301,35 @@ pub fn list_users(ctx: &Ctx<'_>, id: &str) -> Result<Reply, ApiError> {
     Ok(Reply::ok(json!({ "user": users })))
 }
 
-pub fn rotate_key(ctx: &Ctx<'_>, id: &str) -> Result<Reply, ApiError> {
+pub async fn rotate_key(ctx: &Ctx<'_>, id: &str) -> Result<Reply, ApiError> {
     let rec = user_key(ctx, id)?;
     if rec.state.lock().state == STATE_TO_BE_TERMINATED {
         return Err(ApiError::forbidden("key is scheduled for deletion"));
     }
-    // Generate outside the key lock (RSA may wait on the pool).
-    let material = Arc::new(Material::generate(rec.purpose));
+    // The new version is made outside the key lock (new material, or transit's rotate).
+    // Under `rotate-no-bump` none is made: the engine's key keeps its version too.
+    let version = if ctx.has(Fault::RotateNoBump) {
+        None
+    } else {
+        Some(
+            ctx.app
+                .engine
+                .rotate(&rec)
+                .await
+                .map_err(control_engine_error)?,
+        )
+    };
     {
         let mut st = rec.state.lock();
         if st.state == STATE_TO_BE_TERMINATED {
+            // Scheduled meanwhile: refused, but a rotation the engine made is still counted.
+            if let Some(v @ NewVersion::Engine(_)) = version {
+                st.versions.add(v);
+            }
             return Err(ApiError::forbidden("key is scheduled for deletion"));
         }
-        if !ctx.has(Fault::RotateNoBump) {
-            st.versions.push(material);
+        if let Some(v) = version {
+            st.versions.add(v);
         }
         st.touch(&ctx.principal);
     }

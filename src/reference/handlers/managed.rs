@@ -12,7 +12,7 @@ use crate::reference::errors::ApiError;
 use crate::reference::input::{json_object, req_str};
 use crate::reference::model::{key_show, Shape};
 use crate::reference::router::{Ctx, Reply};
-use crate::reference::store::{KeyRecord, NewKey, Principal};
+use crate::reference::store::{KeyRecord, NewKey, Principal, Store};
 use crate::reference::App;
 
 /// Names of the pre-seeded managed keys (ManagedKey names may contain `-`).
@@ -26,8 +26,12 @@ pub fn seed(app: &App) {
     let mut owner = Principal::scp_system();
     owner.account_id = Principal::from_access_key(&app.config.credentials.access_key).account_id;
     for (name, description) in SEEDED {
-        // Managed keys bypass the user-key duplicate check, so this cannot fail.
+        // Managed keys bypass the user-key duplicate check, so this cannot fail. Under an
+        // OpenBao engine their transit keys are created on first use.
+        let id = Store::new_id();
+        let material = app.engine.planned(&id, Purpose::Aes256Gcm96);
         let _ = app.store.create(
+            id,
             NewKey {
                 name: name.to_string(),
                 description: description.to_string(),
@@ -39,6 +43,7 @@ pub fn seed(app: &App) {
                 managed: true,
                 region: app.config.region.clone(),
             },
+            material,
             &owner,
             false,
         );
