@@ -116,6 +116,18 @@ pub struct TargetArgs {
     /// Per-request timeout in seconds (at least 1).
     #[arg(long, default_value_t = 10)]
     pub timeout: u64,
+    /// A fixture the suites name and the API offers no way to create, e.g. `--param
+    /// key_tag=…` (repeatable; the embedded target supplies its own).
+    #[arg(long = "param", value_parser = parse_param)]
+    pub params: Vec<(String, String)>,
+}
+
+pub fn parse_param(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s.split_once('=').ok_or("expected NAME=VALUE")?;
+    if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(format!("'{k}' is not a parameter name (letters, digits, _)"));
+    }
+    Ok((k.to_string(), v.to_string()))
 }
 
 impl TargetArgs {
@@ -139,8 +151,8 @@ impl TargetArgs {
             let o = embedded::Options {
                 faults: self.faults.clone(),
                 variants: self.variants.clone(),
-                sunset: None,
                 crypto: parse_crypto(self.crypto.as_deref())?,
+                ..Default::default()
             };
             embedded::validate(api, &o).map_err(|e| CliError::Input(e.to_string()))?;
             TargetKind::Embedded(o)
@@ -164,7 +176,11 @@ impl TargetArgs {
                 .map_err(|e| CliError::Input(e.to_string()))?;
             TargetKind::Url(self.target.clone())
         };
-        Ok(TargetSpec { kind, client })
+        Ok(TargetSpec {
+            kind,
+            client,
+            params: self.params.iter().cloned().collect(),
+        })
     }
 
     /// The flags that recreate this target in a replay line.
@@ -185,6 +201,10 @@ impl TargetArgs {
         if self.timeout != 10 {
             out.push("--timeout".into());
             out.push(self.timeout.to_string());
+        }
+        for (k, v) in &self.params {
+            out.push("--param".into());
+            out.push(format!("{k}={v}"));
         }
         out
     }

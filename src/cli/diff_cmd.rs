@@ -58,6 +58,9 @@ pub struct DiffArgs {
     /// Per-request timeout in seconds.
     #[arg(long, default_value_t = 10)]
     pub timeout: u64,
+    /// Fixtures the suites name (`NAME=VALUE`, repeatable; see `run --param`).
+    #[arg(long = "param", value_parser = super::args::parse_param)]
+    pub params: Vec<(String, String)>,
     /// Write the reports here (diff findings join the run's findings).
     #[arg(long)]
     pub report_dir: Option<PathBuf>,
@@ -89,6 +92,7 @@ impl DiffArgs {
             crypto: crypto.map(str::to_string),
             credentials: self.credentials.clone(),
             timeout: self.timeout,
+            params: self.params.clone(),
         };
         t.spec(&self.api.api)
     }
@@ -319,6 +323,7 @@ pub fn target_spec(kind: TargetKind, timeout: u64) -> TargetSpec {
             timeout: Duration::from_secs(timeout.max(1)),
             ..Default::default()
         },
+        params: Default::default(),
     }
 }
 

@@ -125,7 +125,7 @@ impl Generation {
     pub async fn run(&self, ctx: &VersionCtx<'_>) {
         use futures::StreamExt;
         let mut names = ctx.names("generated");
-        let mut b = Bindings::new();
+        let mut b = ctx.params.clone();
         let mut setup_failed: Option<String> = None;
         for (i, st) in self.setup.iter().enumerate() {
             if st

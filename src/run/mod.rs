@@ -38,6 +38,9 @@ pub struct VersionCtx<'a> {
     /// Per-operation expected-status overrides (generation.json `expected_statuses`).
     pub expected_statuses: &'a BTreeMap<String, Vec<u16>>,
     pub partition: Option<(u32, u32)>,
+    /// Fixtures (`--param`, or what the embedded target seeds), bound first in every suite
+    /// and in generation.json.
+    pub params: &'a template::Bindings,
 }
 
 impl VersionCtx<'_> {

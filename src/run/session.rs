@@ -80,6 +80,8 @@ pub enum TargetKind {
 pub struct TargetSpec {
     pub kind: TargetKind,
     pub client: ClientOptions,
+    /// Fixtures the suites name (`--param`), over those an embedded target supplies.
+    pub params: std::collections::BTreeMap<String, String>,
 }
 
 impl TargetSpec {
@@ -87,6 +89,7 @@ impl TargetSpec {
         Self {
             kind: TargetKind::Embedded(Default::default()),
             client: ClientOptions::default(),
+            params: Default::default(),
         }
     }
     pub fn is_embedded(&self) -> bool {
@@ -228,6 +231,8 @@ pub struct Session<'s> {
     pub set: &'s SpecSet,
     pub client: Client,
     pub label: String,
+    /// Fixtures bound in every suite and in generation.json.
+    pub params: Bindings,
     _server: Option<RunningServer>,
 }
 
@@ -240,6 +245,7 @@ impl<'s> Session<'s> {
         creds: Option<CredentialSet>,
     ) -> Result<Session<'s>, SessionError> {
         let profile = &set.profile;
+        let mut params = Bindings::new();
         let (base, creds, server, label, mut copts) = match &target.kind {
             TargetKind::Embedded(o) => {
                 let e = embedded::start(&profile.api, o).await?;
@@ -249,6 +255,9 @@ impl<'s> Session<'s> {
                     crate::spec::base_path(&set.latest().doc)
                 ))
                 .map_err(|e| SessionError::Internal(e.to_string()))?;
+                for (k, v) in &e.params {
+                    params.insert(k.clone(), serde_json::Value::String(v.clone()));
+                }
                 let mut copts = target.client.clone();
                 // The embedded target is on loopback: never through a proxy.
                 copts.no_proxy = true;
@@ -287,10 +296,14 @@ impl<'s> Session<'s> {
         let client =
             Client::new(base, signer, copts).map_err(|e| SessionError::Input(e.to_string()))?;
         let _ = creds.secret_values();
+        for (k, v) in &target.params {
+            params.insert(k.clone(), serde_json::Value::String(v.clone()));
+        }
         Ok(Session {
             set,
             client,
             label,
+            params,
             _server: server,
         })
     }
@@ -347,6 +360,7 @@ impl<'s> Session<'s> {
                 case_filter: plan.case_filter.clone(),
                 expected_statuses: &inputs.generation.expected_statuses,
                 partition: plan.partition,
+                params: &self.params,
             })
             .collect();
         if let Some(last) = ctxs.last() {

@@ -529,7 +529,7 @@ pub async fn run_suite(s: &Suite, ctx: &VersionCtx<'_>) {
         },
     };
     let mut names = ctx.names(&format!("suite/{}", s.name));
-    let mut b = Bindings::new();
+    let mut b = ctx.params.clone();
     for (k, v) in &s.vars {
         let v = match v {
             Value::String(x) if x.contains("{{unique}}") => {
