@@ -125,7 +125,9 @@ pub struct TargetArgs {
 pub fn parse_param(s: &str) -> Result<(String, String), String> {
     let (k, v) = s.split_once('=').ok_or("expected NAME=VALUE")?;
     if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(format!("'{k}' is not a parameter name (letters, digits, _)"));
+        return Err(format!(
+            "'{k}' is not a parameter name (letters, digits, _)"
+        ));
     }
     Ok((k.to_string(), v.to_string()))
 }

@@ -71,9 +71,18 @@ impl EmbeddedError {
 /// (name, description) of each fault of the API's reference.
 pub fn faults(api: &str) -> Result<Vec<(&'static str, &'static str)>, EmbeddedError> {
     Ok(match api {
-        a if a == super::DEFAULT_API => Fault::all().iter().map(|f| (f.name(), f.description())).collect(),
-        "ncp-kms" => ncp::NcpFault::all().iter().map(|f| (f.name(), f.description())).collect(),
-        "otc-kms" => otc::OtcFault::all().iter().map(|f| (f.name(), f.description())).collect(),
+        a if a == super::DEFAULT_API => Fault::all()
+            .iter()
+            .map(|f| (f.name(), f.description()))
+            .collect(),
+        "ncp-kms" => ncp::NcpFault::all()
+            .iter()
+            .map(|f| (f.name(), f.description()))
+            .collect(),
+        "otc-kms" => otc::OtcFault::all()
+            .iter()
+            .map(|f| (f.name(), f.description()))
+            .collect(),
         other => return Err(EmbeddedError::UnknownApi(other.into())),
     })
 }
@@ -81,7 +90,10 @@ pub fn faults(api: &str) -> Result<Vec<(&'static str, &'static str)>, EmbeddedEr
 /// (name, description) of each variant of the API's reference.
 pub fn variants(api: &str) -> Result<Vec<(&'static str, &'static str)>, EmbeddedError> {
     match api {
-        a if a == super::DEFAULT_API => Ok(Variant::all().iter().map(|v| (v.name(), v.description())).collect()),
+        a if a == super::DEFAULT_API => Ok(Variant::all()
+            .iter()
+            .map(|v| (v.name(), v.description()))
+            .collect()),
         "ncp-kms" | "otc-kms" => Ok(vec![]),
         other => Err(EmbeddedError::UnknownApi(other.into())),
     }
@@ -93,7 +105,10 @@ fn parse_faults<F: std::str::FromStr<Err = super::UnknownFault>>(
 ) -> Result<Vec<F>, EmbeddedError> {
     names
         .iter()
-        .map(|n| n.parse::<F>().map_err(|e| EmbeddedError::Fault(e.to_string(), api.into())))
+        .map(|n| {
+            n.parse::<F>()
+                .map_err(|e| EmbeddedError::Fault(e.to_string(), api.into()))
+        })
         .collect()
 }
 
@@ -158,7 +173,8 @@ pub async fn start(api: &str, o: &Options) -> Result<Embedded, EmbeddedError> {
 /// Starts the API's reference server on `addr`.
 pub async fn serve(api: &str, o: &Options, addr: SocketAddr) -> Result<Embedded, EmbeddedError> {
     validate(api, o)?;
-    let start_err = |e: anyhow::Error| EmbeddedError::Start(format!("cannot listen on {addr}: {e:#}"));
+    let start_err =
+        |e: anyhow::Error| EmbeddedError::Start(format!("cannot listen on {addr}: {e:#}"));
     // The documented default secret may be printed; one given on the command line is not.
     let shown = |c: &Credentials| {
         if o.secret_key.is_some() {
@@ -183,7 +199,8 @@ pub async fn serve(api: &str, o: &Options, addr: SocketAddr) -> Result<Embedded,
             }
             let cfg = Config {
                 faults: parse_faults(&o.faults, api)?,
-                variants: Variant::parse_list(&o.variants).map_err(|e| EmbeddedError::Variant(e.to_string()))?,
+                variants: Variant::parse_list(&o.variants)
+                    .map_err(|e| EmbeddedError::Variant(e.to_string()))?,
                 sunset: o.sunset.clone(),
                 crypto,
                 credentials: with_keys(Config::default().credentials, o),

@@ -64,6 +64,11 @@ pub struct OperationConfig {
     /// Fixed query values (templates over the setup bindings), in place of generated ones.
     #[serde(default)]
     pub query: Map<String, Value>,
+    /// Fixed body values: JSON pointer → template over the setup bindings, in place of
+    /// generated ones (e.g. the id of a fixture a body names). Mutations may still change
+    /// them; boundary values that would vary them are not sent.
+    #[serde(default)]
+    pub body: Map<String, Value>,
     /// Send no generated case for this operation, and say why (e.g. it changes the whole
     /// mount's configuration).
     #[serde(default)]
@@ -100,6 +105,12 @@ impl Generation {
                 .map_err(|e| format!("{}: {e}", path.display()))?;
         }
         for (id, c) in &g.operations {
+            if let Some(p) = c.body.keys().find(|p| !p.starts_with('/')) {
+                return Err(format!(
+                    "{}: operations.{id}.body: '{p}' is not a JSON pointer (it starts with /)",
+                    path.display()
+                ));
+            }
             if !c.positive && c.why.is_none() {
                 return Err(format!(
                     "{}: operations.{id}: positive false needs a why",
@@ -108,6 +119,35 @@ impl Generation {
             }
         }
         Ok(g)
+    }
+
+    /// The variables the configuration uses that nothing in it binds: fixtures the run must
+    /// supply (`--param`, or the embedded reference's own).
+    pub fn free_variables(&self) -> std::collections::BTreeSet<String> {
+        use super::template::names_used;
+        let (mut used, mut bound) = Default::default();
+        let (u, b): (
+            &mut std::collections::BTreeSet<String>,
+            &mut std::collections::BTreeSet<String>,
+        ) = (&mut used, &mut bound);
+        b.insert("unique".into());
+        self.setup.iter().for_each(|st| st.variables(u, b));
+        for c in self.operations.values().filter(|c| c.skip.is_none()) {
+            for v in c
+                .path
+                .values()
+                .chain(c.query.values())
+                .chain(c.body.values())
+            {
+                names_used(v, u);
+            }
+            c.fresh
+                .iter()
+                .chain(&c.cleanup)
+                .for_each(|st| st.variables(u, b));
+            b.extend(c.cleanup_bind.keys().cloned());
+        }
+        used.difference(&bound).cloned().collect()
     }
 
     /// Every configured operation must exist in some version of the spec.
@@ -322,14 +362,12 @@ fn invalid_basis(ctx: &VersionCtx, op: &OperationSchema, g: &GeneratedRequest) -
     }
 }
 
-/// The configuration's fixed query values in place of the generated ones.
-fn with_fixed_query(
-    ctx: &VersionCtx,
+/// The configuration's fixed query and body values in place of the generated ones.
+fn with_fixed_values(
     cfg: &OperationConfig,
     b: &Bindings,
     mut g: GeneratedRequest,
 ) -> GeneratedRequest {
-    let _ = ctx;
     for (k, t) in &cfg.query {
         let Ok(v) = render(t, b) else { continue };
         g.query.retain(|(n, _)| n != k);
@@ -337,7 +375,44 @@ fn with_fixed_query(
             g.query.push((k.clone(), text(&v)));
         }
     }
+    if let Some(body) = g.body.as_mut() {
+        for (ptr, v) in fixed_body(cfg, b) {
+            set_pointer(body, &ptr, v);
+        }
+    }
     g
+}
+
+/// The configuration's fixed body values, rendered (a template naming a missing binding is
+/// left out: the path parameters report the missing fixture).
+fn fixed_body(cfg: &OperationConfig, b: &Bindings) -> Vec<(String, Value)> {
+    cfg.body
+        .iter()
+        .filter_map(|(p, t)| render(t, b).ok().map(|v| (p.clone(), v)))
+        .collect()
+}
+
+/// Sets the value at a JSON pointer, making the objects on the way.
+fn set_pointer(root: &mut Value, ptr: &str, v: Value) {
+    let mut cur = root;
+    let tokens: Vec<String> = ptr
+        .split('/')
+        .skip(1)
+        .map(|t| t.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    for (i, t) in tokens.iter().enumerate() {
+        if !cur.is_object() {
+            *cur = Value::Object(Map::new());
+        }
+        let obj = cur.as_object_mut().expect("an object");
+        if i + 1 == tokens.len() {
+            obj.insert(t.clone(), v);
+            return;
+        }
+        cur = obj
+            .entry(t.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
+    }
 }
 
 /// The path parameters of an operation: from the configuration's templates over the setup
@@ -412,7 +487,7 @@ async fn run_operation(
             );
             break;
         };
-        let g = with_fixed_query(ctx, cfg, &b, tree.current());
+        let g = with_fixed_values(cfg, &b, tree.current());
         let case_id = format!("{v}/{id}/valid/{i}");
         b.insert("unique".into(), Value::String(names.fresh()));
         if !ctx.wants(&case_id) {
@@ -451,7 +526,7 @@ async fn run_operation(
             let mut budget = 256;
             while more && budget > 0 && !ctx.recorder.exhausted() {
                 budget -= 1;
-                let cand = with_fixed_query(ctx, cfg, &b, tree.current());
+                let cand = with_fixed_values(cfg, &b, tree.current());
                 b.insert("unique".into(), Value::String(names.fresh()));
                 // The simpler request must still satisfy the spec, or it proves nothing.
                 let still_valid = body_valid(ctx, op, &cand);
@@ -508,7 +583,9 @@ async fn run_operation(
             .count();
         ctx.recorder.skip(v, id, "valid", why, sent_valid as u64);
     }
-    let Some(base) = first else { return };
+    let Some(base) = first.map(|g| with_fixed_values(cfg, &b, g)) else {
+        return;
+    };
     let unique: Vec<String> = cfg.unique.iter().map(|_| names.fresh()).collect();
     // Cases that need no real resource: invalid input, unknown ids and bad auth still run
     // when the resource is missing, with the profile's unknown id in the path.
@@ -576,9 +653,14 @@ async fn run_operation(
         let case_id = format!("{v}/{id}/unknown/0");
         if ctx.wants(&case_id) {
             if let Ok(req) = to_request(ctx, op, cfg, &b, &base, &unique, None, true) {
-                let claim = Claim::Invalid {
-                    basis: spec_basis::of_statuses(&ctx.spec.doc, op),
+                // Refusing an unknown id rests on the spec's 404 ("not found") where it has
+                // one, else on its list of statuses.
+                let basis = if op.responses.contains_key(&404) {
+                    spec_basis::of_response(&ctx.spec.doc, op, 404)
+                } else {
+                    spec_basis::of_statuses(&ctx.spec.doc, op)
                 };
+                let claim = Claim::Invalid { basis };
                 send_record_cleanup(
                     ctx,
                     op,
@@ -609,6 +691,20 @@ async fn run_operation(
                 "boundary",
                 "the boundary value breaks another keyword of the schema (e.g. if/then)",
                 broken.len() as u64,
+            );
+        }
+        // A boundary value in place of a fixed one (a fixture's id) names something else.
+        let fixed = fixed_body(cfg, &b);
+        let (boundaries, varied): (Vec<_>, Vec<_>) = boundaries
+            .into_iter()
+            .partition(|(_, inst)| fixed.iter().all(|(p, v)| inst.pointer(p) == Some(v)));
+        if !varied.is_empty() && missing.is_none() {
+            ctx.recorder.skip(
+                v,
+                id,
+                "boundary",
+                "the boundary value replaces a value generation.json fixes (operations.<id>.body)",
+                varied.len() as u64,
             );
         }
         if let Some(why) = &missing {

@@ -265,12 +265,16 @@ impl<'s> Session<'s> {
             }
             TargetKind::Url(u) => {
                 BaseUrl::parse(u).map_err(|e| SessionError::Input(e.to_string()))?;
-                // The API's base path (e.g. OpenBao's /v1) goes between the URL and each path.
-                let base = BaseUrl::parse(&format!(
-                    "{}{}",
-                    u.trim_end_matches('/'),
-                    crate::spec::base_path(&set.latest().doc)
-                ))
+                // The API's base path (e.g. OpenBao's /v1) goes between the URL and each path,
+                // unless the URL already ends with it (the vendor's server URL, e.g. NCP's
+                // https://ocapi.ncloud.com/kms/v1).
+                let bp = crate::spec::base_path(&set.latest().doc);
+                let u_trim = u.trim_end_matches('/');
+                let base = BaseUrl::parse(&if !bp.is_empty() && u_trim.ends_with(bp.as_str()) {
+                    u_trim.to_string()
+                } else {
+                    format!("{u_trim}{bp}")
+                })
                 .map_err(|e| SessionError::Input(e.to_string()))?;
                 let creds = creds.unwrap_or_else(|| {
                     CredentialSet(
@@ -306,6 +310,40 @@ impl<'s> Session<'s> {
             params,
             _server: server,
         })
+    }
+
+    /// Every variable the selected suites and generation.json use without binding it is a
+    /// fixture the run supplies; one missing stops the run before its first request.
+    fn check_fixtures(&self, plan: &RunPlan, inputs: &Inputs) -> Result<(), SessionError> {
+        let mut needs: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        if plan.wants("generated") {
+            for v in inputs.generation.free_variables() {
+                needs.entry(v).or_default().push("generation.json".into());
+            }
+        }
+        for s in inputs.suites.iter().filter(|s| plan.wants(&s.name)) {
+            for v in suite::free_variables(s) {
+                needs
+                    .entry(v)
+                    .or_default()
+                    .push(format!("suite {}", s.name));
+            }
+        }
+        needs.retain(|name, _| !self.params.contains_key(name));
+        if needs.is_empty() {
+            return Ok(());
+        }
+        let list: Vec<String> = needs
+            .iter()
+            .map(|(name, users)| format!("{name} (used by {})", users.join(", ")))
+            .collect();
+        let flags: Vec<String> = needs.keys().map(|n| format!("--param {n}=…")).collect();
+        Err(SessionError::Input(format!(
+            "fixtures missing: {}; nothing in {} creates them: pass {}",
+            list.join("; "),
+            inputs.suites_dir.display(),
+            flags.join(" ")
+        )))
     }
 
     /// The embedded server's address (None for a URL target).
@@ -363,6 +401,7 @@ impl<'s> Session<'s> {
                 params: &self.params,
             })
             .collect();
+        self.check_fixtures(plan, inputs)?;
         if let Some(last) = ctxs.last() {
             probe(last).await?;
         }

@@ -6,14 +6,14 @@
 
 use super::plaintext;
 use super::record::{Observation, Outcome};
-use super::template::{render, render_str, text, Bindings};
+use super::template::{names_in, names_used, render, render_str, text, Bindings};
 use super::VersionCtx;
 use crate::check::response::{check_response, status_actual, Claim};
 use crate::check::{Actual, Basis, CheckId, Expected, Failure, Verdicts};
 use crate::target::http::{Auth, Body, Request, Response};
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -244,6 +244,42 @@ impl Step {
         Ok(())
     }
 
+    /// The `{{variables}}` this step (and its group) uses, and those it binds.
+    pub fn variables(&self, used: &mut BTreeSet<String>, bound: &mut BTreeSet<String>) {
+        for v in self.path.values().chain(self.query.values()) {
+            names_used(v, used);
+        }
+        for v in self.body.iter().chain(self.for_each.iter().flatten()) {
+            names_used(v, used);
+        }
+        for s in self
+            .raw_body
+            .iter()
+            .chain(self.raw.as_ref().map(|r| &r.path))
+        {
+            names_in(s, used);
+        }
+        let e = &self.expect;
+        for m in [&e.equals, &e.not_equals, &e.matches] {
+            m.values().for_each(|v| names_used(v, used));
+        }
+        if let Some(p) = &self.paginate {
+            p.query.values().for_each(|v| names_used(v, used));
+            names_used(&p.total, used);
+            if let Some((_, t)) = &p.contains {
+                names_used(t, used);
+            }
+        }
+        if let Some(r) = &self.repeat {
+            r.steps.iter().for_each(|s| s.variables(used, bound));
+            bound.extend(["plaintext".into(), "plaintext_len".into()]);
+        }
+        if self.for_each.is_some() {
+            bound.insert("item".into());
+        }
+        bound.extend(self.bind.keys().cloned());
+    }
+
     /// Operations this step (and its group) call.
     fn calls(&self) -> Vec<&str> {
         let mut out: Vec<&str> = self
@@ -468,6 +504,19 @@ fn applies(list: &Option<Vec<String>>, version: &str) -> bool {
 }
 
 /// Every step's operation must exist in the versions it runs on.
+/// The variables a suite uses that nothing in it binds: fixtures the run must supply
+/// (`--param`, or the embedded reference's own).
+pub fn free_variables(s: &Suite) -> BTreeSet<String> {
+    let (mut used, mut bound) = (BTreeSet::new(), BTreeSet::new());
+    s.vars.values().for_each(|v| names_used(v, &mut used));
+    bound.extend(s.vars.keys().cloned());
+    bound.insert("unique".into());
+    s.steps
+        .iter()
+        .for_each(|st| st.variables(&mut used, &mut bound));
+    used.difference(&bound).cloned().collect()
+}
+
 pub fn validate_against(s: &Suite, versions: &[&crate::spec::VersionSpec]) -> Result<(), String> {
     for spec in versions {
         let v = spec.version.as_str();

@@ -51,6 +51,30 @@ pub fn text(v: &Value) -> String {
     }
 }
 
+/// Every `{{name}}` a value uses (in strings and object keys).
+pub fn names_used(v: &Value, out: &mut std::collections::BTreeSet<String>) {
+    match v {
+        Value::String(s) => names_in(s, out),
+        Value::Array(a) => a.iter().for_each(|x| names_used(x, out)),
+        Value::Object(o) => o.iter().for_each(|(k, x)| {
+            names_in(k, out);
+            names_used(x, out)
+        }),
+        _ => {}
+    }
+}
+
+/// Every `{{name}}` in a string.
+pub fn names_in(s: &str, out: &mut std::collections::BTreeSet<String>) {
+    let mut rest = s;
+    while let Some(i) = rest.find("{{") {
+        let after = &rest[i + 2..];
+        let Some(j) = after.find("}}") else { return };
+        out.insert(after[..j].trim().to_string());
+        rest = &after[j + 2..];
+    }
+}
+
 fn lookup<'a>(name: &str, b: &'a Bindings) -> Result<&'a Value, String> {
     b.get(name)
         .ok_or_else(|| format!("unbound variable '{{{{{name}}}}}'"))
@@ -72,5 +96,16 @@ mod tests {
             json!({"p": "^vault:v3:", "k": ["abc"]})
         );
         assert!(render(&json!("{{nope}}"), &b).is_err());
+    }
+
+    #[test]
+    fn names_are_found_in_strings_and_keys() {
+        let mut out = std::collections::BTreeSet::new();
+        names_used(
+            &json!({"{{k}}": ["a{{x}}b{{ y }}", 1, {"z": "{{z}}"}], "w": "{{"}),
+            &mut out,
+        );
+        let got: Vec<&str> = out.iter().map(String::as_str).collect();
+        assert_eq!(got, ["k", "x", "y", "z"]);
     }
 }

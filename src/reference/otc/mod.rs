@@ -289,11 +289,11 @@ fn handle(app: &App, parts: &axum::http::request::Parts, body: &[u8]) -> Result<
     };
     match req.get("sequence") {
         None => {}
-        Some(Value::String(s)) if s.len() == 36 => {}
+        Some(Value::String(s)) if s.len() == 36 && s.is_ascii() => {}
         Some(_) => {
             return Err(bad_request(
                 "KMS.0204",
-                "sequence must be a 36-character string",
+                "sequence must be 36 ASCII characters (36 bytes)",
             ))
         }
     }

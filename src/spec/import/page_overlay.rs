@@ -99,9 +99,19 @@ pub(crate) fn basis_of(v: &Value) -> Option<&str> {
     v.get(BASIS).and_then(Value::as_str)
 }
 
+/// A basis for the whole node (a string) or per keyword (a non-empty object of strings,
+/// e.g. `{"pattern": "assumed: …"}`: the node's other keywords keep the document's).
+fn has_basis(v: &Value) -> bool {
+    match v.get(BASIS) {
+        Some(Value::String(_)) => true,
+        Some(Value::Object(o)) => !o.is_empty() && o.values().all(Value::is_string),
+        _ => false,
+    }
+}
+
 /// A patch has a basis of its own, or every property it patches has one.
 fn patch_has_basis(v: &Value) -> bool {
-    if basis_of(v).is_some() {
+    if has_basis(v) {
         return true;
     }
     let Some(o) = v.as_object() else { return false };
@@ -114,8 +124,12 @@ fn patch_has_basis(v: &Value) -> bool {
 fn all_bases<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
     match v {
         Value::Object(o) => {
-            if let Some(b) = o.get(BASIS).and_then(Value::as_str) {
-                out.push(b);
+            match o.get(BASIS) {
+                Some(Value::String(b)) => out.push(b),
+                Some(Value::Object(per_keyword)) => {
+                    out.extend(per_keyword.values().filter_map(Value::as_str))
+                }
+                _ => {}
             }
             o.values().for_each(|x| all_bases(x, out));
         }
@@ -154,7 +168,7 @@ impl PageOverlay {
             }
         }
         for (what, v) in &entries {
-            if basis_of(v).is_none() {
+            if !has_basis(v) {
                 return Err(ImportError::at(0, format!("{what}: no {BASIS}")));
             }
         }
