@@ -226,6 +226,8 @@ pub struct Session<'s> {
     pub set: &'s SpecSet,
     pub client: Client,
     pub label: String,
+    /// The credentials' secret values: scrubbed from everything a run records.
+    secrets: Vec<String>,
     _server: Option<RunningServer>,
 }
 
@@ -273,11 +275,11 @@ impl<'s> Session<'s> {
         copts.max_body = copts.max_body.max(1);
         let client =
             Client::new(base, signer, copts).map_err(|e| SessionError::Input(e.to_string()))?;
-        let _ = creds.secret_values();
         Ok(Session {
             set,
             client,
             label,
+            secrets: creds.secret_values(),
             _server: server,
         })
     }
@@ -306,7 +308,7 @@ impl<'s> Session<'s> {
             run_id: plan.run_id.clone(),
             selection: plan.selection.clone(),
             secret_fields: profile.secrets.fields.clone(),
-            credentials: vec![],
+            credentials: self.secrets.clone(),
             replay_prefix: plan.replay_prefix.clone(),
             strict: plan.strict,
             stop_after: plan.max_failures,

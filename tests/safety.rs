@@ -1,0 +1,539 @@
+//! The harness's own safety, against hostile loopback servers these tests start themselves:
+//! no secret reaches any output, every input is checked before the first request, transport
+//! problems are their own class, and replays reproduce their findings.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, Uri};
+use parking_lot::Mutex;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Arc, OnceLock};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// One runtime for every server of this file, on its own threads (the tests block on
+/// child processes).
+fn rt() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+    })
+}
+
+/// `kmsconform ARGS` with exactly these environment variables of ours (credentials and
+/// proxies of the machine removed).
+fn kmsconform(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kmsconform"));
+    c.current_dir(root()).args(args);
+    for v in [
+        "SCP_ACCESS_KEY",
+        "SCP_SECRET_KEY",
+        "SCP_ACCOUNT_ID",
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "NO_PROXY",
+        "no_proxy",
+    ] {
+        c.env_remove(v);
+    }
+    c.envs(envs.iter().copied());
+    c.output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn report(dir: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap()
+}
+
+// ---------------------------------------------------------------------------------------
+// Secrets
+// ---------------------------------------------------------------------------------------
+
+const CANARY: &str = "CANARY-secret-7f3a9c1e-never-print-me";
+
+/// What the reflecting server received.
+#[derive(Default)]
+struct Seen {
+    requests: u64,
+    /// Every `Scp-Signature` header value, as it arrived.
+    signatures: Vec<String>,
+    /// Every string the harness sent in a body member named `plaintext`, at any depth.
+    plaintexts: Vec<String>,
+    /// Every header value of any request (to show the canary itself was never sent).
+    header_values: Vec<String>,
+}
+
+fn collect_plaintexts(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(o) => {
+            for (k, x) in o {
+                match x {
+                    Value::String(s) if k == "plaintext" => out.push(s.clone()),
+                    _ => collect_plaintexts(x, out),
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| collect_plaintexts(x, out)),
+        _ => {}
+    }
+}
+
+/// Answers every request (200, or 201 to key creation) with JSON reflecting all it received: method, path, query,
+/// every header and the body (raw, and parsed when it is JSON).
+async fn reflect(
+    State(seen): State<Arc<Mutex<Seen>>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> axum::response::Response {
+    let raw = String::from_utf8_lossy(&body).into_owned();
+    {
+        let mut s = seen.lock();
+        s.requests += 1;
+        for (k, v) in &headers {
+            let v = String::from_utf8_lossy(v.as_bytes()).into_owned();
+            if k.as_str().eq_ignore_ascii_case("scp-signature") {
+                s.signatures.push(v.clone());
+            }
+            s.header_values.push(v);
+        }
+        if let Ok(j) = serde_json::from_slice::<Value>(&body) {
+            collect_plaintexts(&j, &mut s.plaintexts);
+        }
+    }
+    let hs: serde_json::Map<String, Value> = headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                Value::String(String::from_utf8_lossy(v.as_bytes()).into_owned()),
+            )
+        })
+        .collect();
+    // Enough of a KMS shape that the suites go on (a key id, ciphertexts to bind) and so
+    // send their plaintexts of many lengths; the request body is echoed both raw and parsed.
+    let reflection = json!({
+        "key": {"id": "0123456789abcdef0123456789abcdef"},
+        "ciphertext": "vault:v1:cmVmbGVjdGVkLWNpcGhlcnRleHQ=",
+        "signature": "vault:v1:cmVmbGVjdGVkLXNpZ25hdHVyZQ==",
+        "hmac": "vault:v1:cmVmbGVjdGVkLWhtYWM=",
+        "echo": serde_json::from_slice::<Value>(&body).ok(),
+        // A target knows its account's secret key, and a debugging one may say it.
+        "debug": format!("the signature was checked with secret key {CANARY}"),
+        "method": method.as_str(),
+        "path": uri.path(),
+        "query": uri.query(),
+        "headers": hs,
+        "body": raw,
+    });
+    // 201 where creation documents it, so that suites bind the key id and go on.
+    let status = if method == Method::POST && uri.path() == "/v1/kms/transit" {
+        201
+    } else {
+        200
+    };
+    axum::response::Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(reflection.to_string()))
+        .unwrap()
+}
+
+fn reflector() -> (String, Arc<Mutex<Seen>>) {
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let app = axum::Router::new()
+        .fallback(reflect)
+        .with_state(seen.clone());
+    let l = rt()
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    rt().spawn(async move {
+        let _ = axum::serve(l, app).await;
+    });
+    (url, seen)
+}
+
+/// The forms a value takes in the outputs: as is, inside a JSON string (once, and twice for
+/// a reflected body inside a reflected body), and escaped for HTML/XML.
+fn encodings(v: &str) -> Vec<String> {
+    let json = |s: &str| {
+        let q = serde_json::to_string(s).unwrap();
+        q[1..q.len() - 1].to_string()
+    };
+    let xml = |s: &str| kmsconform::report::text::xml_escape(s);
+    let once = json(v);
+    let twice = json(&once);
+    let mut out = vec![
+        v.to_string(),
+        once.clone(),
+        twice.clone(),
+        xml(v),
+        xml(&once),
+        xml(&twice),
+    ];
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Every output of a run: the files of its report directory, then stdout and stderr.
+fn outputs(dir: &Path, out: &Output) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read_to_string(&p).unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v.push((
+        "stdout".into(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    ));
+    v.push((
+        "stderr".into(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ));
+    v
+}
+
+/// Where a secret occurs in the outputs: (output, what, excerpt) per occurrence.
+fn leaks(outputs: &[(String, String)], secrets: &[(String, String)]) -> Vec<String> {
+    let mut found = Vec::new();
+    for (name, text) in outputs {
+        for (what, secret) in secrets {
+            for form in encodings(secret) {
+                if let Some(i) = text.find(&form) {
+                    let before: String = text[..i].chars().rev().take(60).collect();
+                    let before: String = before.chars().rev().collect();
+                    let after: String = text[i + form.len()..].chars().take(20).collect();
+                    found.push(format!(
+                        "{name}: {what} {secret:?}: …{before}[{form}]{after}…"
+                    ));
+                    break;
+                }
+            }
+        }
+    }
+    found
+}
+
+/// A target that reflects every header and body it receives, and a secret key that is a
+/// canary: no output (the four report formats, stdout, stderr) carries the canary, any
+/// signature sent, or any plaintext sent in a `plaintext` member.
+#[test]
+fn nothing_secret_reaches_any_output_against_a_reflecting_target() {
+    let (url, seen) = reflector();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let out = kmsconform(
+        &[
+            "run",
+            "--target",
+            &url,
+            "--versions",
+            "1.3",
+            "--cases",
+            "3",
+            "--format",
+            "json",
+            "--format",
+            "junit",
+            "--format",
+            "html",
+            "--format",
+            "markdown",
+            "--report-dir",
+            d,
+        ],
+        &[("SCP_ACCESS_KEY", "AK"), ("SCP_SECRET_KEY", CANARY)],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let seen = seen.lock();
+    // The run did what the test relies on: signed requests with plaintexts, reflected.
+    assert!(seen.requests > 100, "{} requests", seen.requests);
+    assert!(seen.signatures.len() > 100);
+    assert!(!seen.plaintexts.is_empty());
+    assert!(
+        !seen.header_values.iter().any(|v| v.contains(CANARY)),
+        "the secret key itself went on the wire"
+    );
+    let outs = outputs(dir.path(), &out);
+    assert_eq!(outs.len(), 6, "four report files, stdout, stderr");
+    let mut secrets = vec![("secret key".to_string(), CANARY.to_string())];
+    secrets.extend(
+        seen.signatures
+            .iter()
+            .map(|s| ("signature".into(), s.clone())),
+    );
+    secrets.extend(
+        seen.plaintexts
+            .iter()
+            .map(|s| ("plaintext".into(), s.clone())),
+    );
+    // The empty plaintext cannot leak.
+    secrets.retain(|(_, s)| !s.is_empty());
+    let found = leaks(&outs, &secrets);
+    assert!(
+        found.is_empty(),
+        "{} leaks:\n{}",
+        found.len(),
+        found.join("\n")
+    );
+}
+
+/// Every byte of every connection through a relay, per connection and direction.
+#[derive(Default)]
+struct Relayed {
+    /// (client → target, target → client) per connection.
+    connections: Vec<(Arc<Mutex<Vec<u8>>>, Arc<Mutex<Vec<u8>>>)>,
+}
+
+/// A TCP relay to `upstream` that records what passes (before passing it on).
+fn relay(upstream: std::net::SocketAddr) -> (String, Arc<Mutex<Relayed>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rec = Arc::new(Mutex::new(Relayed::default()));
+    let l = rt()
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    let r = rec.clone();
+    rt().spawn(async move {
+        while let Ok((client, _)) = l.accept().await {
+            let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
+                continue;
+            };
+            let (up, down) = (
+                Arc::new(Mutex::new(Vec::new())),
+                Arc::new(Mutex::new(Vec::new())),
+            );
+            r.lock().connections.push((up.clone(), down.clone()));
+            let (mut cr, mut cw) = client.into_split();
+            let (mut sr, mut sw) = server.into_split();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 16384];
+                while let Ok(n) = cr.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    up.lock().extend_from_slice(&buf[..n]);
+                    if sw.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+                let _ = sw.shutdown().await;
+            });
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 16384];
+                while let Ok(n) = sr.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    down.lock().extend_from_slice(&buf[..n]);
+                    if cw.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+                let _ = cw.shutdown().await;
+            });
+        }
+    });
+    (url, rec)
+}
+
+/// The embedded reference with `faults`, served in this process on a free loopback port.
+fn reference(faults: Vec<kmsconform::reference::Fault>) -> kmsconform::reference::RunningServer {
+    let cfg = kmsconform::reference::Config {
+        faults,
+        ..Default::default()
+    };
+    rt().block_on(kmsconform::reference::spawn(
+        cfg,
+        "127.0.0.1:0".parse().unwrap(),
+    ))
+    .unwrap()
+}
+
+fn all_formats(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = ["json", "junit", "html", "markdown"]
+        .iter()
+        .flat_map(|f| ["--format".to_string(), f.to_string()])
+        .collect();
+    v.extend(["--report-dir".into(), dir.display().to_string()]);
+    v
+}
+
+/// Data keys: the reference with `datakey-mismatch` behind a relay that records every byte,
+/// so the test knows each data key the harness received (and each signature it sent). None
+/// of them, and none of the plaintexts sent, reaches an output.
+#[test]
+fn data_keys_signatures_and_plaintexts_seen_on_the_wire_reach_no_output() {
+    use kmsconform::reference::{Fault, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY};
+    let server = reference(vec![Fault::DatakeyMismatch]);
+    let (url, rec) = relay(server.addr);
+    let dir = tempfile::tempdir().unwrap();
+    let mut args: Vec<String> = ["run", "--target", &url, "--versions", "1.3", "--cases", "2"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.extend(all_formats(dir.path()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = kmsconform(
+        &args,
+        &[
+            ("SCP_ACCESS_KEY", DEFAULT_ACCESS_KEY),
+            ("SCP_SECRET_KEY", DEFAULT_SECRET_KEY),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let r = report(dir.path());
+    assert!(
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["check"] == "datakey_consistency"),
+        "the fault was not seen"
+    );
+    // What went over the wire, per connection: HTTP/1.1 text, bodies are compact JSON.
+    let signature = regex::Regex::new(r"(?i)\r\nscp-signature: ([^\r]+)\r\n").unwrap();
+    let member = regex::Regex::new(r#""plaintext":"((?:[^"\\]|\\.)*)""#).unwrap();
+    let (mut signatures, mut sent, mut received) = (Vec::new(), Vec::new(), Vec::new());
+    for (up, down) in &rec.lock().connections {
+        let up = String::from_utf8_lossy(&up.lock()).into_owned();
+        let down = String::from_utf8_lossy(&down.lock()).into_owned();
+        signatures.extend(signature.captures_iter(&up).map(|c| c[1].to_string()));
+        for (text, into) in [(&up, &mut sent), (&down, &mut received)] {
+            for c in member.captures_iter(text) {
+                let v: String = serde_json::from_str(&format!("\"{}\"", &c[1])).unwrap();
+                into.push(v);
+            }
+        }
+    }
+    let data_keys: Vec<&String> = received.iter().filter(|p| p.len() == 44).collect();
+    assert!(signatures.len() > 50, "{} signatures", signatures.len());
+    assert!(data_keys.len() >= 4, "data keys seen: {data_keys:?}");
+    let mut secrets: Vec<(String, String)> = vec![("secret key".into(), DEFAULT_SECRET_KEY.into())];
+    secrets.extend(signatures.into_iter().map(|s| ("signature".into(), s)));
+    secrets.extend(sent.into_iter().map(|s| ("plaintext sent".into(), s)));
+    secrets.extend(
+        received
+            .into_iter()
+            .map(|s| ("plaintext received".into(), s)),
+    );
+    secrets.retain(|(_, s)| !s.is_empty());
+    let found = leaks(&outputs(dir.path(), &out), &secrets);
+    assert!(
+        found.is_empty(),
+        "{} leaks:\n{}",
+        found.len(),
+        found.join("\n")
+    );
+    drop(server);
+}
+
+/// Every value of a member named `plaintext` anywhere in `v` (also inside strings that
+/// hold JSON), and every `value` beside a `pointer` that ends in `/plaintext` (expected and
+/// actual values of failures).
+fn plaintext_members(v: &Value, out: &mut Vec<Value>) {
+    match v {
+        Value::Object(o) => {
+            if o.get("pointer")
+                .and_then(Value::as_str)
+                .is_some_and(|p| p.ends_with("/plaintext"))
+            {
+                out.extend(o.get("value").cloned());
+            }
+            for (k, x) in o {
+                if k == "plaintext" {
+                    out.push(x.clone());
+                }
+                plaintext_members(x, out);
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| plaintext_members(x, out)),
+        Value::String(s) => {
+            if let Ok(j) = serde_json::from_str::<Value>(s) {
+                if j.is_object() || j.is_array() {
+                    plaintext_members(&j, out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The embedded target with `datakey-mismatch` (its data keys never leave the process, so
+/// the check is by shape): every `plaintext` value of report.json is redacted or null, no
+/// output has a base64 32-byte value after the word plaintext, a signature, or the secret.
+#[test]
+fn the_embedded_datakey_mismatch_run_shows_no_plaintext_member() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args: Vec<String> = [
+        "run",
+        "--versions",
+        "1.3",
+        "--cases",
+        "2",
+        "--fault",
+        "datakey-mismatch",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(all_formats(dir.path()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = kmsconform(&args, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let r = report(dir.path());
+    let dk: Vec<&Value> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == "datakey_consistency")
+        .collect();
+    assert!(!dk.is_empty(), "the fault was not seen");
+    let mut members = Vec::new();
+    plaintext_members(&r, &mut members);
+    assert!(!members.is_empty());
+    for m in &members {
+        assert!(
+            m.is_null() || m == "<redacted>",
+            "a plaintext member holds {m}"
+        );
+    }
+    let data_key = regex::Regex::new(r"plaintext\W{1,24}[A-Za-z0-9+/]{43}=").unwrap();
+    let signature = regex::Regex::new(r"(?i)scp-signature\W{1,12}[A-Za-z0-9+/]{43}=").unwrap();
+    for (name, t) in outputs(dir.path(), &out) {
+        assert!(!data_key.is_match(&t), "{name}: {:?}", data_key.find(&t));
+        assert!(!signature.is_match(&t), "{name}: {:?}", signature.find(&t));
+        assert!(
+            !t.contains(kmsconform::reference::DEFAULT_SECRET_KEY),
+            "{name}"
+        );
+    }
+}
