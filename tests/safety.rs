@@ -9,6 +9,7 @@ use parking_lot::Mutex;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 fn root() -> PathBuf {
@@ -536,4 +537,221 @@ fn the_embedded_datakey_mismatch_run_shows_no_plaintext_member() {
             "{name}"
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Preflight: everything wrong with the input is found before the first request
+// ---------------------------------------------------------------------------------------
+
+/// A loopback server that counts the connections it accepts (anything the harness sends
+/// needs one) and answers each `200 {}`.
+fn counting_server() -> (String, Arc<AtomicU64>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let n = Arc::new(AtomicU64::new(0));
+    let l = rt()
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    let c = n.clone();
+    rt().spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            c.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 65536];
+                let _ = s.read(&mut buf).await;
+                let _ = s
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}")
+                    .await;
+            });
+        }
+    });
+    (url, n)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let dest = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_dir(&p, &dest);
+        } else {
+            std::fs::copy(&p, &dest).unwrap();
+        }
+    }
+}
+
+/// A copy of specs/scp-kms whose 1.2 document has `value` at `member` of its first
+/// operation; returns the directory and the JSON pointer of that member.
+fn broken_spec(tmp: &Path, name: &str, member: &str, value: Value) -> (PathBuf, String) {
+    let dir = tmp.join(name);
+    copy_dir(&root().join("specs/scp-kms"), &dir);
+    let file = dir.join("1.2.json");
+    let mut doc: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let (path, method) = {
+        let paths = doc["paths"].as_object().unwrap();
+        let (p, item) = paths.iter().next().unwrap();
+        let m = item
+            .as_object()
+            .unwrap()
+            .keys()
+            .find(|k| ["get", "post", "put", "delete"].contains(&k.as_str()))
+            .unwrap()
+            .clone();
+        (p.clone(), m)
+    };
+    doc["paths"][&path][&method][member] = value;
+    std::fs::write(&file, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+    let pointer = format!(
+        "/paths/{}/{method}/{member}",
+        path.replace('~', "~0").replace('/', "~1")
+    );
+    (dir, pointer)
+}
+
+/// Each bad input: exit 2, a message naming the flag, file or pointer, and not one
+/// connection to the target.
+#[test]
+fn every_bad_input_is_refused_before_the_first_request() {
+    let (url, connections) = counting_server();
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let file = t.join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    // A report directory whose report.json cannot be replaced (it is a directory).
+    let blocked = t.join("blocked");
+    std::fs::create_dir_all(blocked.join("report.json")).unwrap();
+    let empty = t.join("empty-suites");
+    std::fs::create_dir_all(&empty).unwrap();
+    let suites = t.join("suites");
+    copy_dir(&root().join("suites/scp-kms"), &suites);
+    let pagination = suites.join("pagination.json");
+    let mut p: Value = serde_json::from_slice(&std::fs::read(&pagination).unwrap()).unwrap();
+    let step = p["steps"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|s| s.get("paginate").is_some())
+        .unwrap();
+    step["paginate"]["size"] = json!(0);
+    std::fs::write(&pagination, serde_json::to_vec_pretty(&p).unwrap()).unwrap();
+    let (spec42, ptr42) = broken_spec(t, "spec-42", "operationId", json!(42));
+    let (spec_nope, ptr_nope) = broken_spec(t, "spec-nope", "responses", json!("nope"));
+    let s = |p: &Path| p.display().to_string();
+    // A read-only directory (root writes into one anyway: then it is not a bad input).
+    let read_only = t.join("read-only");
+    std::fs::create_dir_all(&read_only).unwrap();
+    std::fs::set_permissions(
+        &read_only,
+        std::os::unix::fs::PermissionsExt::from_mode(0o555),
+    )
+    .unwrap();
+    let read_only_is_unwritable = std::fs::write(read_only.join("probe"), "x").is_err();
+    let query_url = format!("{url}/p?x=1");
+    let under_file = s(&file.join("reports"));
+    let mut cases: Vec<(Vec<String>, Vec<String>)> = vec![
+        (
+            vec!["--report-dir".into(), under_file.clone()],
+            vec!["--report-dir".into(), under_file],
+        ),
+        (
+            vec!["--report-dir".into(), s(&file)],
+            vec!["--report-dir".into(), s(&file)],
+        ),
+        (
+            vec!["--report-dir".into(), "/proc/self/kmsconform-report".into()],
+            vec!["--report-dir".into()],
+        ),
+        (
+            vec!["--report-dir".into(), s(&blocked)],
+            vec!["--report-dir".into(), s(&blocked.join("report.json"))],
+        ),
+        (
+            vec!["--target".into(), query_url.clone()],
+            vec!["--target".into(), "query".into()],
+        ),
+        (
+            vec![
+                "--snapshots".into(),
+                "update".into(),
+                "--snapshot-dir".into(),
+                "/proc/self/kmsconform-snapshots".into(),
+            ],
+            vec!["--snapshot-dir".into()],
+        ),
+        (vec!["--cases".into(), "0".into()], vec!["--cases".into()]),
+        (
+            vec!["--concurrency".into(), "0".into()],
+            vec!["--concurrency".into()],
+        ),
+        (
+            vec!["--timeout".into(), "0".into()],
+            vec!["--timeout".into()],
+        ),
+        (
+            vec!["--suites-dir".into(), s(&suites)],
+            vec![s(&pagination), "paginate.size".into()],
+        ),
+        (
+            vec!["--suites-dir".into(), s(&empty)],
+            vec![s(&empty), "no suite".into()],
+        ),
+        (
+            vec!["--spec-dir".into(), s(&spec42)],
+            vec![s(&spec42.join("1.2.json")), ptr42],
+        ),
+        (
+            vec!["--spec-dir".into(), s(&spec_nope)],
+            vec![s(&spec_nope.join("1.2.json")), ptr_nope],
+        ),
+    ];
+    if read_only_is_unwritable {
+        cases.push((
+            vec!["--report-dir".into(), s(&read_only.join("r"))],
+            vec!["--report-dir".into()],
+        ));
+    }
+    for (extra, says) in cases {
+        let mut args: Vec<String> = vec!["run".into()];
+        if !extra.contains(&"--target".to_string()) {
+            args.extend(["--target".into(), url.clone()]);
+        }
+        args.extend(extra.iter().cloned());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let before = connections.load(Ordering::SeqCst);
+        let out = kmsconform(
+            &args,
+            &[("SCP_ACCESS_KEY", "AK"), ("SCP_SECRET_KEY", CANARY)],
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {}", text(&out));
+        for w in &says {
+            assert!(
+                stderr.contains(w.as_str()),
+                "{extra:?}: stderr does not name {w:?}: {stderr}"
+            );
+        }
+        assert_eq!(
+            connections.load(Ordering::SeqCst),
+            before,
+            "{extra:?}: the target was contacted"
+        );
+    }
+    // The counting server counts: a valid run reaches it.
+    let out = kmsconform(
+        &[
+            "run",
+            "--target",
+            &url,
+            "--versions",
+            "1.3",
+            "--suite",
+            "lifecycle",
+            "--cases",
+            "1",
+        ],
+        &[("SCP_ACCESS_KEY", "AK"), ("SCP_SECRET_KEY", CANARY)],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(connections.load(Ordering::SeqCst) > 0);
 }

@@ -140,7 +140,7 @@ pub fn run_cmd(a: RunArgs, case_filter: Option<String>) -> Outcome {
         .map(|b| b.known_failures.into_iter().map(|k| k.id).collect())
         .unwrap_or_default();
     if let Some(dir) = &a.report_dir {
-        report::ensure_writable_dir(dir)
+        report::ensure_writable(dir, &a.gate.formats)
             .map_err(|e| CliError::Input(format!("--report-dir: {e}")))?;
     }
     let target = a.target.spec(&a.api.api)?;
@@ -149,6 +149,10 @@ pub fn run_cmd(a: RunArgs, case_filter: Option<String>) -> Outcome {
         .clone()
         .unwrap_or_else(|| PathBuf::from("snapshots").join(&a.api.api));
     let (snapshots, snapshots_skipped) = snapshot_mode(&a, &case_filter, &snapshot_dir);
+    if snapshots == crate::compare::snapshot::Mode::Update {
+        report::ensure_writable_dir(&snapshot_dir)
+            .map_err(|e| CliError::Input(format!("--snapshot-dir: {e}")))?;
+    }
     let seed = a.seed;
     let run_id = a.run_id.clone().unwrap_or_else(crate::run::new_run_id);
     let interrupt = Arc::new(AtomicBool::new(false));
