@@ -307,11 +307,13 @@ fn nothing_secret_reaches_any_output_against_a_reflecting_target() {
     );
 }
 
+type Recorded = Arc<Mutex<Vec<u8>>>;
+
 /// Every byte of every connection through a relay, per connection and direction.
 #[derive(Default)]
 struct Relayed {
     /// (client → target, target → client) per connection.
-    connections: Vec<(Arc<Mutex<Vec<u8>>>, Arc<Mutex<Vec<u8>>>)>,
+    connections: Vec<(Recorded, Recorded)>,
 }
 
 /// A TCP relay to `upstream` that records what passes (before passing it on).

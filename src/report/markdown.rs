@@ -53,8 +53,8 @@ pub fn render(r: &Report) -> String {
     }
     let mut rows = r.distinct(r.failures());
     let mut adv = r.distinct(r.advisories());
-    rows.sort_by(|a, b| a.first.check.cmp(&b.first.check));
-    adv.sort_by(|a, b| a.first.check.cmp(&b.first.check));
+    rows.sort_by_key(|d| d.first.check);
+    adv.sort_by_key(|d| d.first.check);
     let total = rows.len() + adv.len();
     if total > 0 {
         out.push_str("\n| | check | operation | versions | expected | actual | cases |\n|---|---|---|---|---|---|---:|\n");

@@ -159,7 +159,7 @@ pub fn redact_fields(v: &Value, fields: &[String]) -> Value {
 pub fn pointer_is_secret(pointer: &str, fields: &[String]) -> bool {
     let last = pointer.rsplit('/').next().unwrap_or("");
     let last = last.replace("~1", "/").replace("~0", "~");
-    fields.iter().any(|f| *f == last)
+    fields.contains(&last)
 }
 
 /// Header names whose values are credentials whatever the scheme (user `-H` headers).
