@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -756,4 +757,228 @@ fn every_bad_input_is_refused_before_the_first_request() {
     );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(connections.load(Ordering::SeqCst) > 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// Transport problems are their own class
+// ---------------------------------------------------------------------------------------
+
+/// How a misbehaving loopback server answers every request.
+#[derive(Clone, Copy, Debug)]
+enum Misbehaviour {
+    /// `Content-Encoding: gzip` on a plain JSON body.
+    GzipLabelOnPlainJson,
+    /// Headers, 10 of 100 body bytes, then a TCP reset.
+    ResetMidBody,
+    /// Headers, 10 of 100 body bytes, then an orderly close.
+    CloseMidBody,
+    /// Nothing for 30 s.
+    SlowHeaders,
+    /// Headers at once, 10 of 100 body bytes, then nothing for 30 s.
+    SlowBody,
+}
+
+fn misbehaving(how: Misbehaviour) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let l = rt()
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    rt().spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            tokio::spawn(async move {
+                // Read one request head (bodies are small and arrive with it).
+                let mut got = Vec::new();
+                let mut buf = [0u8; 8192];
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let partial = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"keys\": [";
+                match how {
+                    Misbehaviour::GzipLabelOnPlainJson => {
+                        let body = br#"{"keys":[],"count":0,"page":0,"size":20}"#;
+                        let head = format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-encoding: gzip\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", body.len());
+                        let _ = s.write_all(head.as_bytes()).await;
+                        let _ = s.write_all(body).await;
+                    }
+                    Misbehaviour::ResetMidBody => {
+                        let _ = s.write_all(partial).await;
+                        let _ = s.flush().await;
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        let _ = s.set_zero_linger();
+                        drop(s);
+                    }
+                    Misbehaviour::CloseMidBody => {
+                        let _ = s.write_all(partial).await;
+                        let _ = s.shutdown().await;
+                    }
+                    Misbehaviour::SlowHeaders => {
+                        tokio::time::sleep(Duration::from_secs(30)).await;
+                    }
+                    Misbehaviour::SlowBody => {
+                        let _ = s.write_all(partial).await;
+                        tokio::time::sleep(Duration::from_secs(30)).await;
+                    }
+                }
+            });
+        }
+    });
+    url
+}
+
+fn client(url: &str, timeout: Duration) -> kmsconform::target::http::Client {
+    use kmsconform::target::sign::{scp::ScpSigner, Credentials};
+    kmsconform::target::http::Client::new(
+        kmsconform::target::url::BaseUrl::parse(url).unwrap(),
+        Arc::new(ScpSigner::new(Credentials {
+            access_key: "AK".into(),
+            secret_key: CANARY.into(),
+            account_id: String::new(),
+        })),
+        kmsconform::target::http::ClientOptions {
+            timeout,
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}
+
+fn list_keys() -> kmsconform::target::http::Request {
+    kmsconform::target::http::Request {
+        method: "GET".into(),
+        path: "/v1/kms/transit".into(),
+        query: vec![],
+        headers: vec![],
+        body: None,
+        auth: kmsconform::target::http::Auth::Signed,
+    }
+}
+
+/// Each misbehaviour is its own transport class, told apart by the client (slow headers
+/// from a slow body, a reset from a mislabelled body), within the timeout.
+#[test]
+fn the_client_names_each_transport_problem() {
+    for (how, kind) in [
+        (Misbehaviour::GzipLabelOnPlainJson, "decode"),
+        (Misbehaviour::ResetMidBody, "reset"),
+        (Misbehaviour::CloseMidBody, "reset"),
+        (Misbehaviour::SlowHeaders, "headers_timeout"),
+        (Misbehaviour::SlowBody, "body_timeout"),
+    ] {
+        let url = misbehaving(how);
+        let c = client(&url, Duration::from_secs(1));
+        let started = Instant::now();
+        let e = rt().block_on(c.send(&list_keys())).unwrap_err();
+        assert_eq!(e.kind(), kind, "{how:?}: {e}");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{how:?} took {:?}",
+            started.elapsed()
+        );
+    }
+}
+
+/// https to a port that speaks plain HTTP: a TLS problem that says so, found by the
+/// credentials probe, exit 3, at once.
+#[test]
+fn https_to_a_plain_http_port_is_a_tls_problem_that_says_so() {
+    let (url, connections) = counting_server();
+    let https = url.replace("http://", "https://");
+    let started = Instant::now();
+    let out = kmsconform(
+        &["run", "--target", &https, "--versions", "1.3"],
+        &[("SCP_ACCESS_KEY", "AK"), ("SCP_SECRET_KEY", CANARY)],
+    );
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("TLS"), "{stderr}");
+    assert!(
+        stderr.contains("does not speak TLS on this port (plain HTTP?)"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert_eq!(connections.load(Ordering::SeqCst), 1, "only the probe");
+}
+
+/// A body that does not decode as its Content-Encoding says: transport problems of kind
+/// `decode` in report.json and on the summary's `transport:` line; no finding (it is not a
+/// conformance check); the run fails the gate.
+#[test]
+fn a_mislabelled_body_is_a_decode_problem_in_the_report_and_the_summary() {
+    let url = misbehaving(Misbehaviour::GzipLabelOnPlainJson);
+    let dir = tempfile::tempdir().unwrap();
+    let out = kmsconform(
+        &[
+            "run",
+            "--target",
+            &url,
+            "--versions",
+            "1.3",
+            "--suite",
+            "lifecycle",
+            "--cases",
+            "1",
+            "--report-dir",
+            dir.path().to_str().unwrap(),
+        ],
+        &[("SCP_ACCESS_KEY", "AK"), ("SCP_SECRET_KEY", CANARY)],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let r = report(dir.path());
+    let problems = r["transport_problems"].as_array().unwrap();
+    assert!(!problems.is_empty());
+    for p in problems {
+        assert_eq!(p["error"]["kind"], "decode", "{p}");
+    }
+    assert_eq!(
+        r["findings"],
+        json!([]),
+        "transport problems are not findings"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("transport:"))
+        .unwrap_or_else(|| panic!("no transport line: {stdout}"));
+    assert!(
+        line.contains(&format!("transport: {} request(s)", problems.len()))
+            && line.contains(&format!("decode {}", problems.len())),
+        "{line}"
+    );
+}
+
+/// A target that resets every connection mid-body: `reset` problems, the report written.
+#[test]
+fn a_reset_mid_body_is_a_reset_problem_in_the_report() {
+    let url = misbehaving(Misbehaviour::ResetMidBody);
+    let dir = tempfile::tempdir().unwrap();
+    let out = kmsconform(
+        &[
+            "run",
+            "--target",
+            &url,
+            "--versions",
+            "1.3",
+            "--suite",
+            "lifecycle",
+            "--cases",
+            "1",
+            "--report-dir",
+            dir.path().to_str().unwrap(),
+        ],
+        &[("SCP_ACCESS_KEY", "AK"), ("SCP_SECRET_KEY", CANARY)],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let r = report(dir.path());
+    let problems = r["transport_problems"].as_array().unwrap();
+    assert!(!problems.is_empty());
+    for p in problems {
+        assert_eq!(p["error"]["kind"], "reset", "{p}");
+    }
+    assert!(String::from_utf8_lossy(&out.stdout).contains("reset"));
 }

@@ -428,7 +428,24 @@ async fn probe(ctx: &VersionCtx<'_>) -> Result<(), SessionError> {
     };
     let case = format!("{}/probe/0", ctx.version);
     match ctx.client.send(&req).await {
-        Err(e) => Err(SessionError::Unusable(e.to_string())),
+        Err(e) if e.is_unreachable() => Err(SessionError::Unusable(e.to_string())),
+        // An answer that broke after its headers (reset, undecodable body, slow body) is a
+        // transport problem of the report, not an unusable target.
+        Err(e) => {
+            ctx.recorder.record(
+                ctx.client,
+                Observation {
+                    version: &ctx.version,
+                    operation: &op.operation_id,
+                    case: &case,
+                    label: "credentials probe",
+                    request: Some(&req),
+                    outcome: Outcome::Transport(&e),
+                    verdicts: Verdicts::new(),
+                },
+            );
+            Ok(())
+        }
         Ok(resp) => {
             let mut v = Verdicts::new();
             check_response(&ctx.scope(op), &Claim::Suite, &resp, &mut v);

@@ -417,12 +417,34 @@ pub async fn run_suite(s: &Suite, ctx: &VersionCtx<'_>) {
                 b.insert("item".into(), item);
                 case.push_str(&format!(".{}", j + 1));
             }
-            if let Err(e) = run_step(st, ctx, &mut b, &case, &label).await {
+            match run_step_with(st, ctx, &mut b, &case, &label, false).await {
+                Ok(_) => {}
                 // A broken binding stops the suite on this version: later steps depend on it.
-                not_sent(ctx, st, &case, &label, e);
-                return;
+                Err(StepError::Broken(e)) => {
+                    not_sent(ctx, st, &case, &label, e);
+                    return;
+                }
+                // So does a step without a usable answer; it is a transport problem of the
+                // report already, not a finding. What is not sent is said in the coverage.
+                Err(StepError::NoResponse(_)) => {
+                    skip_rest(ctx, &s.steps[i + 1..], &label);
+                    return;
+                }
             }
         }
+    }
+}
+
+/// Count the steps a suite no longer sends after `label` got no usable answer.
+fn skip_rest(ctx: &VersionCtx<'_>, rest: &[Step], label: &str) {
+    let reason = format!("step '{label}' got no usable answer (a transport problem)");
+    for st in rest.iter().filter(|st| applies(&st.versions, &ctx.version)) {
+        let op = st
+            .call
+            .as_deref()
+            .or(st.paginate.as_ref().map(|p| p.call.as_str()))
+            .unwrap_or("-");
+        ctx.recorder.skip(&ctx.version, op, "suite", &reason, 1);
     }
 }
 
@@ -466,10 +488,11 @@ async fn repeat(
                     );
                     break;
                 }
-                Err(e) => {
+                Err(StepError::Broken(e)) => {
                     not_sent(ctx, st, &sub_case, &sub_label, e);
                     return false;
                 }
+                Err(StepError::NoResponse(_)) => return false,
             }
         }
         if failed {
@@ -570,6 +593,30 @@ pub fn build_request(
     })
 }
 
+/// Why a step did not complete.
+#[derive(Debug)]
+enum StepError {
+    /// It could not be built or its bindings are missing: a finding of the step's check.
+    Broken(String),
+    /// It got no usable answer: already recorded as a transport problem.
+    NoResponse(String),
+}
+
+impl std::fmt::Display for StepError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StepError::Broken(e) => f.write_str(e),
+            StepError::NoResponse(e) => write!(f, "no response: {e}"),
+        }
+    }
+}
+
+impl From<String> for StepError {
+    fn from(e: String) -> Self {
+        StepError::Broken(e)
+    }
+}
+
 enum StepResult {
     Done {
         failed: bool,
@@ -589,6 +636,7 @@ pub async fn run_step(
     run_step_with(st, ctx, b, case, label, false)
         .await
         .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 async fn run_step_with(
@@ -598,7 +646,7 @@ async fn run_step_with(
     case: &str,
     label: &str,
     refusal_ends_iteration: bool,
-) -> Result<StepResult, String> {
+) -> Result<StepResult, StepError> {
     let op_id = st.call.as_deref();
     let req = build_request(st, ctx, b, &[])?;
     let op_name = op_id.map(String::from).unwrap_or_else(|| {
@@ -623,7 +671,7 @@ async fn run_step_with(
                     verdicts: Verdicts::new(),
                 },
             );
-            return Err(format!("no response: {e}"));
+            return Err(StepError::NoResponse(e.to_string()));
         }
     };
     ctx.ledger
@@ -680,10 +728,10 @@ async fn run_step_with(
         return Ok(StepResult::Refused);
     }
     if status_failed && !st.bind.is_empty() {
-        return Err(format!(
+        return Err(StepError::Broken(format!(
             "step '{label}' answered {} so its bindings are missing",
             resp.status
-        ));
+        )));
     }
     for (name, ptr) in &st.bind {
         let val = resp

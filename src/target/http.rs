@@ -358,6 +358,16 @@ impl Client {
     fn classify(&self, e: reqwest::Error) -> Transport {
         let cause = root_cause(&e);
         let lower = cause.to_ascii_lowercase();
+        // The body stream runs through the decompressor, so a connection that breaks
+        // mid-body surfaces as a decode error too: what broke is the connection.
+        let broke = lower.contains("reset")
+            || lower.contains("broken pipe")
+            || lower.contains("connection closed")
+            || lower.contains("incomplete message")
+            || lower.contains("end of file before message length reached");
+        if broke && !e.is_connect() {
+            return Transport::Reset(cause);
+        }
         if e.is_decode() || lower.contains("decompress") || lower.contains("invalid gzip") {
             return Transport::Decode(cause);
         }
