@@ -982,3 +982,148 @@ fn a_reset_mid_body_is_a_reset_problem_in_the_report() {
     }
     assert!(String::from_utf8_lossy(&out.stdout).contains("reset"));
 }
+
+// ---------------------------------------------------------------------------------------
+// Proxies
+// ---------------------------------------------------------------------------------------
+
+const PROXY_PASSWORD: &str = "proxy-pass-canary-31c9";
+
+/// The embedded target is reached directly whatever the proxy variables say: with every
+/// one of them naming a dead proxy, the default run is still clean.
+#[test]
+fn the_embedded_target_bypasses_a_dead_proxy() {
+    let dead = "http://127.0.0.1:1";
+    let out = kmsconform(
+        &["run"],
+        &[
+            ("HTTP_PROXY", dead),
+            ("http_proxy", dead),
+            ("HTTPS_PROXY", dead),
+            ("https_proxy", dead),
+            ("ALL_PROXY", dead),
+            ("all_proxy", dead),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("proxy:"));
+}
+
+/// A URL target with HTTP_PROXY: every request goes through the proxy (a relay to the
+/// reference; the target's own port has nothing listening), report.json names the proxy
+/// without its password; with NO_PROXY=127.0.0.1 the proxy sees nothing.
+#[test]
+fn a_url_target_goes_through_http_proxy_unless_no_proxy_names_it() {
+    use kmsconform::reference::{DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY};
+    let server = reference(vec![]);
+    let (proxy, rec) = relay(server.addr);
+    let nothing = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let unused = format!("http://{}", nothing.local_addr().unwrap());
+    drop(nothing);
+    let proxy_with_user = proxy.replace("http://", &format!("http://tester:{PROXY_PASSWORD}@"));
+    let creds = [
+        ("SCP_ACCESS_KEY", DEFAULT_ACCESS_KEY),
+        ("SCP_SECRET_KEY", DEFAULT_SECRET_KEY),
+    ];
+    let run = |target: &str, envs: &[(&str, &str)]| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut e: Vec<(&str, &str)> = creds.to_vec();
+        e.extend(envs);
+        let out = kmsconform(
+            &[
+                "run",
+                "--target",
+                target,
+                "--versions",
+                "1.3",
+                "--cases",
+                "1",
+                "--format",
+                "json",
+                "--format",
+                "html",
+                "--report-dir",
+                dir.path().to_str().unwrap(),
+            ],
+            &e,
+        );
+        (out, dir)
+    };
+
+    let (out, dir) = run(&unused, &[("HTTP_PROXY", &proxy_with_user)]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let r = report(dir.path());
+    let shown = r["meta"]["proxy"].as_str().unwrap_or_default().to_string();
+    assert_eq!(
+        shown,
+        proxy.replace("http://", "http://tester:<redacted>@"),
+        "meta.proxy"
+    );
+    let requests = r["meta"]["requests"].as_u64().unwrap();
+    let lines: Vec<String> = rec
+        .lock()
+        .connections
+        .iter()
+        .flat_map(|(up, _)| {
+            String::from_utf8_lossy(&up.lock())
+                .lines()
+                .filter(|l| l.contains(" HTTP/1.1"))
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(
+        lines.len() as u64 >= requests,
+        "{} through the proxy of {requests}",
+        lines.len()
+    );
+    for l in &lines {
+        // Absolute-form request targets: what a client sends to a proxy.
+        assert!(l.contains(&format!(" {unused}/")), "{l}");
+    }
+    for (name, t) in outputs(dir.path(), &out) {
+        assert!(
+            !t.contains(PROXY_PASSWORD),
+            "{name} shows the proxy password"
+        );
+    }
+    assert!(String::from_utf8_lossy(&out.stdout).contains("proxy: requests went through"));
+
+    // NO_PROXY names the target's host: straight to the reference, the proxy sees nothing.
+    let before = rec.lock().connections.len();
+    let direct = format!("http://{}", server.addr);
+    let (out, dir) = run(
+        &direct,
+        &[("HTTP_PROXY", &proxy), ("NO_PROXY", "127.0.0.1")],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        rec.lock().connections.len(),
+        before,
+        "NO_PROXY was not obeyed"
+    );
+    assert!(report(dir.path())["meta"].get("proxy").is_none());
+    // The lower-case spellings too, and a CIDR block.
+    let (out, dir) = run(
+        &direct,
+        &[
+            ("http_proxy", &proxy),
+            ("no_proxy", "10.0.0.0/8,127.0.0.0/8"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        rec.lock().connections.len(),
+        before,
+        "no_proxy CIDR was not obeyed"
+    );
+    assert!(report(dir.path())["meta"].get("proxy").is_none());
+    let (out, dir) = run(&direct, &[("http_proxy", &proxy)]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        rec.lock().connections.len() > before,
+        "http_proxy was not used"
+    );
+    assert_eq!(report(dir.path())["meta"]["proxy"], json!(proxy));
+    drop(server);
+}

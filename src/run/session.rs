@@ -275,11 +275,12 @@ impl<'s> Session<'s> {
         copts.max_body = copts.max_body.max(1);
         let client =
             Client::new(base, signer, copts).map_err(|e| SessionError::Input(e.to_string()))?;
+        let secrets = [creds.secret_values(), client.proxy_secrets()].concat();
         Ok(Session {
             set,
             client,
             label,
-            secrets: creds.secret_values(),
+            secrets,
             _server: server,
         })
     }
