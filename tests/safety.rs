@@ -1127,3 +1127,79 @@ fn a_url_target_goes_through_http_proxy_unless_no_proxy_names_it() {
     assert_eq!(report(dir.path())["meta"]["proxy"], json!(proxy));
     drop(server);
 }
+
+/// Extra headers given to the library's client (`ClientOptions::extra_headers`) whose names
+/// look like credentials (Authorization, *token*, *api-key*…) are secret too: a reflecting
+/// target does not get their values into any report; other extra headers are not scrubbed.
+#[test]
+fn credential_looking_extra_headers_are_scrubbed_from_reflections() {
+    use kmsconform::report::{self, summary, Format, Report};
+    use kmsconform::run::session::{Inputs, RunPlan, Session, TargetKind, TargetSpec};
+    let (url, _seen) = reflector();
+    let set = kmsconform::spec::SpecSet::load(&root().join("specs/scp-kms")).unwrap();
+    let bearer = "Bearer extra-header-canary-5d1e";
+    let api_key = "api-key-canary-77aa01";
+    let public = "trace-id-public-0042";
+    let mut target = TargetSpec {
+        kind: TargetKind::Url(url),
+        client: Default::default(),
+    };
+    target.client.extra_headers = vec![
+        ("Authorization".into(), bearer.into()),
+        ("X-Api-Key".into(), api_key.into()),
+        ("X-Trace-Id".into(), public.into()),
+    ];
+    let creds = kmsconform::target::sign::CredentialSet(
+        [("access_key", "AK"), ("secret_key", CANARY)]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    );
+    let mut plan = RunPlan::new(&set, vec!["1.3".into()]);
+    plan.suites = vec!["lifecycle".into()];
+    plan.cases = 1;
+    let inputs = Inputs::load(&set, &root().join("suites/scp-kms"), &plan).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (summary_text, reflected_public) = rt().block_on(async {
+        let session = Session::open(&set, &target, Some(creds)).await.unwrap();
+        let outcome = session.run(&plan, &inputs).await.unwrap();
+        let r = Report::from_outcome(&outcome, "scp-kms", 1);
+        let scrubber = outcome.recorder.secrets.final_scrubber();
+        report::write_all(
+            dir.path(),
+            &[Format::Json, Format::Junit, Format::Html, Format::Markdown],
+            &r,
+            &|t| scrubber.scrub(t),
+        )
+        .unwrap();
+        let json = std::fs::read_to_string(dir.path().join("report.json")).unwrap();
+        (scrubber.scrub(&summary::render(&r)), json.contains(public))
+    });
+    assert!(
+        reflected_public,
+        "the reflection of an ordinary header reaches the report"
+    );
+    let mut outs: Vec<(String, String)> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            (
+                p.display().to_string(),
+                std::fs::read_to_string(&p).unwrap(),
+            )
+        })
+        .collect();
+    outs.push(("summary".into(), summary_text));
+    let secrets = vec![
+        ("Authorization".to_string(), bearer.to_string()),
+        ("X-Api-Key".into(), api_key.into()),
+        ("secret key".into(), CANARY.into()),
+    ];
+    let found = leaks(&outs, &secrets);
+    assert!(
+        found.is_empty(),
+        "{} leaks:\n{}",
+        found.len(),
+        found.join("\n")
+    );
+}

@@ -320,9 +320,12 @@ impl Client {
             Auth::StaleTimestamp => (Some(&self.signer), now - 3_600_000),
         };
         let signed = signer.map(|s| s.sign(&input, at)).unwrap_or_default();
+        // Secret: the signer's secret headers, and any header (extra or per request) whose
+        // name says it carries a credential.
         let sent_secrets: Vec<String> = signed
             .iter()
             .filter(|(k, _)| self.signer.is_secret_header(k))
+            .chain(headers.iter().filter(|(k, _)| header_is_secret(k)))
             .map(|(_, v)| v.clone())
             .collect();
         let mut rb = self.http.request(method, &url);
@@ -512,6 +515,20 @@ fn no_proxy_matches(entry: &str, host: &str) -> bool {
         .trim_start_matches('[')
         .trim_end_matches(']');
     !e.is_empty() && (host == e || host.ends_with(&format!(".{e}")))
+}
+
+/// Header names whose values are credentials whatever the scheme (Authorization, cookies,
+/// tokens, signatures, secrets, API keys).
+pub fn header_is_secret(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n == "authorization"
+        || n == "proxy-authorization"
+        || n == "cookie"
+        || n.contains("token")
+        || n.contains("signature")
+        || n.contains("secret")
+        || n.contains("api-key")
+        || n.contains("apikey")
 }
 
 /// A proxy URL for people: as given, with any password replaced by `<redacted>`.
