@@ -117,6 +117,8 @@ impl RunArgs {
 }
 
 pub fn run_cmd(a: RunArgs, case_filter: Option<String>) -> Outcome {
+    // A sub-step's id (a finding's `case`) replays as the case that sends it.
+    let case_filter = case_filter.map(|c| crate::run::record::replay_case(&c).to_string());
     // Preflight: every input is checked before anything starts or is sent.
     let set = a.api.load()?;
     let versions = match &case_filter {

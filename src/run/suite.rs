@@ -421,7 +421,11 @@ pub async fn run_suite(s: &Suite, ctx: &VersionCtx<'_>) {
                 Ok(_) => {}
                 // A broken binding stops the suite on this version: later steps depend on it.
                 Err(StepError::Broken(e)) => {
-                    not_sent(ctx, st, &case, &label, e);
+                    not_sent(ctx, st, &case, &label, e, None);
+                    return;
+                }
+                Err(StepError::Unbound { why, request }) => {
+                    not_sent(ctx, st, &case, &label, why, Some(&request));
                     return;
                 }
                 // So does a step without a usable answer; it is a transport problem of the
@@ -489,7 +493,11 @@ async fn repeat(
                     break;
                 }
                 Err(StepError::Broken(e)) => {
-                    not_sent(ctx, st, &sub_case, &sub_label, e);
+                    not_sent(ctx, st, &sub_case, &sub_label, e, None);
+                    return false;
+                }
+                Err(StepError::Unbound { why, request }) => {
+                    not_sent(ctx, st, &sub_case, &sub_label, why, Some(&request));
                     return false;
                 }
                 Err(StepError::NoResponse(_)) => return false,
@@ -502,8 +510,17 @@ async fn repeat(
     true
 }
 
-/// Record a step that could not be sent (a broken binding), against its check.
-fn not_sent(ctx: &VersionCtx<'_>, st: &Step, case: &str, label: &str, why: String) {
+/// Record, against its check, a step that could not be sent (a broken binding; `request`
+/// None) or whose answer lacks what later steps need (`request`: what was sent, so that the
+/// finding has its curl line; the exchange itself is recorded already).
+fn not_sent(
+    ctx: &VersionCtx<'_>,
+    st: &Step,
+    case: &str,
+    label: &str,
+    why: String,
+    request: Option<&Request>,
+) {
     let op = st.call.clone().unwrap_or_else(|| "-".into());
     let check = st.check_id().unwrap_or(CheckId::Persistence);
     let mut v = Verdicts::new();
@@ -524,7 +541,7 @@ fn not_sent(ctx: &VersionCtx<'_>, st: &Step, case: &str, label: &str, why: Strin
             operation: &op,
             case,
             label,
-            request: None,
+            request,
             outcome: Outcome::NotSent,
             verdicts: v,
         },
@@ -596,8 +613,11 @@ pub fn build_request(
 /// Why a step did not complete.
 #[derive(Debug)]
 enum StepError {
-    /// It could not be built or its bindings are missing: a finding of the step's check.
+    /// It could not be built: a finding of the step's check.
     Broken(String),
+    /// It was answered, but not with what later steps need: a finding of the step's check,
+    /// with the request.
+    Unbound { why: String, request: Request },
     /// It got no usable answer: already recorded as a transport problem.
     NoResponse(String),
 }
@@ -605,7 +625,7 @@ enum StepError {
 impl std::fmt::Display for StepError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            StepError::Broken(e) => f.write_str(e),
+            StepError::Broken(e) | StepError::Unbound { why: e, .. } => f.write_str(e),
             StepError::NoResponse(e) => write!(f, "no response: {e}"),
         }
     }
@@ -728,23 +748,24 @@ async fn run_step_with(
         return Ok(StepResult::Refused);
     }
     if status_failed && !st.bind.is_empty() {
-        return Err(StepError::Broken(format!(
-            "step '{label}' answered {} so its bindings are missing",
-            resp.status
-        )));
+        return Err(StepError::Unbound {
+            why: format!(
+                "step '{label}' answered {} so its bindings are missing",
+                resp.status
+            ),
+            request: req,
+        });
     }
     for (name, ptr) in &st.bind {
-        let val = resp
-            .json
-            .as_ref()
-            .and_then(|j| j.pointer(ptr))
-            .cloned()
-            .ok_or_else(|| {
-                format!(
+        let Some(val) = resp.json.as_ref().and_then(|j| j.pointer(ptr)).cloned() else {
+            return Err(StepError::Unbound {
+                why: format!(
                     "step '{label}': nothing at {ptr} to bind as '{name}' (status {})",
                     resp.status
-                )
-            })?;
+                ),
+                request: req,
+            });
+        };
         b.insert(name.clone(), val);
     }
     Ok(StepResult::Done { failed })
@@ -886,6 +907,7 @@ async fn paginate(
             case,
             label,
             "the profile declares no paging".into(),
+            None,
         );
         return;
     };
@@ -899,6 +921,7 @@ async fn paginate(
             case,
             label,
             format!("total {} is not a number", p.total),
+            None,
         );
         return;
     };
@@ -914,7 +937,7 @@ async fn paginate(
         let req = match build_request(st, ctx, b, &extra) {
             Ok(r) => r,
             Err(e) => {
-                not_sent(ctx, st, case, label, e);
+                not_sent(ctx, st, case, label, e, None);
                 return;
             }
         };
