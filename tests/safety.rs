@@ -1203,3 +1203,269 @@ fn credential_looking_extra_headers_are_scrubbed_from_reflections() {
         found.join("\n")
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Replays that reproduce
+// ---------------------------------------------------------------------------------------
+
+/// Splits a POSIX shell command line into words: single quotes (literal), double quotes
+/// (backslash escapes `"`, `\`, `$` and a backquote), backslash outside quotes, blanks.
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            ' ' | '\t' | '\n' => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            '\'' => {
+                in_word = true;
+                for c in chars.by_ref() {
+                    if c == '\'' {
+                        break;
+                    }
+                    cur.push(c);
+                }
+            }
+            '"' => {
+                in_word = true;
+                while let Some(c) = chars.next() {
+                    match c {
+                        '"' => break,
+                        '\\' if matches!(chars.peek(), Some('"' | '\\' | '$' | '`')) => {
+                            cur.push(chars.next().unwrap());
+                        }
+                        c => cur.push(c),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+            }
+            c => {
+                in_word = true;
+                cur.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(cur);
+    }
+    words
+}
+
+#[test]
+fn shell_words_splits_as_sh_does() {
+    assert_eq!(
+        shell_words(r#"a 'b c' "d \"e\" \$f" g\ h '' 'it'\''s'"#),
+        vec!["a", "b c", "d \"e\" $f", "g h", "", "it's"]
+    );
+}
+
+/// A run with four faults on 1.0 and 1.3: every finding's replay line, run exactly as
+/// printed (the binary in place of `kmsconform`, plus `--report-dir`), reports a finding
+/// with the same id; every finding of a request has a curl line that can be pasted (signing
+/// headers as environment references) and the hint computing them; nothing else has one.
+#[test]
+fn every_finding_replays_to_itself_and_has_a_curl_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = kmsconform(
+        &[
+            "run",
+            "--fault",
+            "decrypt-corrupts",
+            "--fault",
+            "create-returns-200",
+            "--fault",
+            "wrong-field-type",
+            "--fault",
+            "sort-ignored",
+            "--versions",
+            "1.0,1.3",
+            "--cases",
+            "2",
+            "--report-dir",
+            dir.path().to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let r = report(dir.path());
+    let findings = r["findings"].as_array().unwrap();
+    assert!(findings.len() > 20, "{} findings", findings.len());
+    let comparison = ["snapshot_conformance", "version_diff", "target_diff"];
+    for f in findings {
+        let (curl, hint) = (
+            f["curl"].as_str().unwrap(),
+            f["curl_hint"].as_str().unwrap(),
+        );
+        let method = f["request"]["method"].as_str().unwrap();
+        if comparison.contains(&f["check"].as_str().unwrap()) {
+            assert!(curl.is_empty() && hint.is_empty(), "{f}");
+            continue;
+        }
+        assert_ne!(method, "-", "a finding without its request: {f}");
+        assert!(
+            curl.starts_with(&format!("curl -sS -X {method} 'http")),
+            "{curl}"
+        );
+        let words = shell_words(curl);
+        assert!(!words.iter().any(|w| w == "-"), "a placeholder in {curl}");
+        if f["request"]["auth"] == "unsigned" {
+            assert!(!curl.contains("Scp-Signature") && hint.is_empty(), "{f}");
+        } else {
+            assert!(
+                words.iter().any(|w| w == "Scp-Signature: $SCP_SIGNATURE")
+                    && words.iter().any(|w| w == "Scp-Timestamp: $SCP_TIMESTAMP"),
+                "{curl}"
+            );
+            assert!(
+                hint.contains("SCP_SIGNATURE=") && hint.contains("$SCP_SECRET_KEY"),
+                "{hint}"
+            );
+        }
+    }
+    // One replay per distinct finding id, two at a time.
+    let mut seen = std::collections::BTreeSet::new();
+    let todo: Vec<(String, String)> = findings
+        .iter()
+        .filter(|f| seen.insert(f["id"].as_str().unwrap().to_string()))
+        .map(|f| {
+            (
+                f["id"].as_str().unwrap().to_string(),
+                f["replay"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let todo = Arc::new(Mutex::new(todo));
+    let failures = Arc::new(Mutex::new(Vec::<String>::new()));
+    let workers: Vec<_> = (0..2)
+        .map(|_| {
+            let (todo, failures) = (todo.clone(), failures.clone());
+            std::thread::spawn(move || loop {
+                let Some((id, line)) = todo.lock().pop() else {
+                    return;
+                };
+                let words = shell_words(&line);
+                assert_eq!(words[0], "kmsconform", "{line}");
+                assert_eq!(words[1], "replay", "{line}");
+                let rdir = tempfile::tempdir().unwrap();
+                let mut args: Vec<String> = words[1..].to_vec();
+                args.extend(["--report-dir".into(), rdir.path().display().to_string()]);
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                let out = kmsconform(&args, &[]);
+                let reproduced = std::fs::read(rdir.path().join("report.json"))
+                    .ok()
+                    .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+                    .is_some_and(|rr| {
+                        rr["findings"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .any(|g| g["id"] == id.as_str())
+                    });
+                if !reproduced {
+                    failures
+                        .lock()
+                        .push(format!("{id}: {line}\n{}", text(&out)));
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    let failures = failures.lock();
+    assert!(
+        failures.is_empty(),
+        "{} of {} findings did not reproduce:\n{}",
+        failures.len(),
+        seen.len(),
+        failures.join("\n")
+    );
+}
+
+/// The curl hint of a finding computes what its case sent: the right signature for a signed
+/// case, a signature with the harness's wrong secret for a wrong-signature case, and a
+/// timestamp an hour old for a stale one (run through sh and openssl here, checked against
+/// the signing function).
+#[test]
+fn curl_hints_sign_as_their_case_did() {
+    use kmsconform::reference::{Fault, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY};
+    use kmsconform::target::sign::scp::scp_signature;
+    let server = reference(vec![Fault::AuthIgnored, Fault::WrongFieldType]);
+    let url = format!("http://{}", server.addr);
+    let dir = tempfile::tempdir().unwrap();
+    let creds = [
+        ("SCP_ACCESS_KEY", DEFAULT_ACCESS_KEY),
+        ("SCP_SECRET_KEY", DEFAULT_SECRET_KEY),
+        ("SCP_ACCOUNT_ID", ""),
+    ];
+    let out = kmsconform(
+        &[
+            "run",
+            "--target",
+            &url,
+            "--versions",
+            "1.3",
+            "--suite",
+            "generated",
+            "--cases",
+            "1",
+            "--report-dir",
+            dir.path().to_str().unwrap(),
+        ],
+        &creds,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let r = report(dir.path());
+    let mut checked = std::collections::BTreeSet::new();
+    for f in r["findings"].as_array().unwrap() {
+        let auth = f["request"]["auth"].as_str().unwrap();
+        if auth == "unsigned" || !checked.insert(auth.to_string()) {
+            continue;
+        }
+        let hint = f["curl_hint"].as_str().unwrap();
+        let sh = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "{hint}; printf '%s\\n%s' \"$SCP_TIMESTAMP\" \"$SCP_SIGNATURE\""
+            ))
+            .envs(creds)
+            .output()
+            .unwrap();
+        let printed = String::from_utf8_lossy(&sh.stdout).into_owned();
+        let (ts, sig) = printed.split_once('\n').unwrap();
+        let now = chrono::Utc::now().timestamp_millis();
+        let age = now - ts.parse::<i64>().unwrap();
+        let secret = match auth {
+            "wrong_signature" => format!("{DEFAULT_SECRET_KEY}-wrong"),
+            _ => DEFAULT_SECRET_KEY.to_string(),
+        };
+        if auth == "stale_timestamp" {
+            assert!(
+                (3_540_000..3_660_000).contains(&age),
+                "{auth}: age {age} ms"
+            );
+        } else {
+            assert!((0..60_000).contains(&age), "{auth}: age {age} ms");
+        }
+        let method = f["request"]["method"].as_str().unwrap();
+        let target = f["request"]["url"].as_str().unwrap();
+        let want = scp_signature(&secret, method, target, ts, DEFAULT_ACCESS_KEY, "");
+        assert_eq!(sig, want, "{auth}: {hint}");
+    }
+    assert_eq!(
+        checked.into_iter().collect::<Vec<_>>(),
+        vec!["signed", "stale_timestamp", "wrong_signature"]
+    );
+    drop(server);
+}
