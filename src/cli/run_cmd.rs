@@ -283,6 +283,13 @@ pub struct BenchArgs {
     /// Also time this many default conformance runs (all versions, all suites).
     #[arg(long, default_value_t = 3)]
     pub runs: usize,
+    /// Only fuzz (no load test, no runs): N generated responses through the response checks,
+    /// each against an operation of the newest version and a claim; prints executions/s.
+    #[arg(long, value_name = "N")]
+    pub fuzz: Option<u32>,
+    /// Seed of --fuzz.
+    #[arg(long, default_value_t = 1)]
+    pub fuzz_seed: u64,
     #[command(flatten)]
     pub api: ApiArgs,
 }
@@ -291,6 +298,23 @@ pub struct BenchArgs {
 /// the generated cases alone.
 pub fn bench_cmd(a: BenchArgs) -> Outcome {
     let set = a.api.load()?;
+    if let Some(n) = a.fuzz {
+        let spec = set.latest();
+        let stats = crate::check::fuzz::fuzz_responses(spec, &set.profile, n, a.fuzz_seed)
+            .map_err(|f| CliError::Internal(f.to_string()))?;
+        println!(
+            "fuzz: {} executions of check_response ({} operations of {} x {} claims, seed {}) in {:.2} s = {:.0} executions/s; {} failures rendered; no panic",
+            stats.executions,
+            spec.operations.len(),
+            spec.version,
+            crate::check::fuzz::claims().len(),
+            a.fuzz_seed,
+            stats.elapsed.as_secs_f64(),
+            stats.per_second(),
+            stats.failures_rendered
+        );
+        return Ok(exit_codes::OK);
+    }
     let rt = runtime()?;
     rt.block_on(async {
         let cfg = crate::reference::Config::default();
