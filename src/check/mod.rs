@@ -5,6 +5,7 @@
 pub mod basis;
 pub mod catalogue;
 pub mod failure;
+pub mod fuzz;
 pub mod response;
 
 pub use basis::{Basis, BasisKind};

@@ -135,7 +135,7 @@ pub fn diff_cmd(a: DiffArgs) -> Outcome {
         .map_err(CliError::Input)?
         .with_versions(set.version_ids());
     if let Some(dir) = &a.report_dir {
-        crate::report::ensure_writable_dir(dir)
+        crate::report::ensure_writable(dir, &a.formats)
             .map_err(|e| CliError::Input(format!("--report-dir: {e}")))?;
     }
     let gate = super::report_cmd::GateArgs {

@@ -117,6 +117,8 @@ impl RunArgs {
 }
 
 pub fn run_cmd(a: RunArgs, case_filter: Option<String>) -> Outcome {
+    // A sub-step's id (a finding's `case`) replays as the case that sends it.
+    let case_filter = case_filter.map(|c| crate::run::record::replay_case(&c).to_string());
     // Preflight: every input is checked before anything starts or is sent.
     let set = a.api.load()?;
     let versions = match &case_filter {
@@ -140,7 +142,7 @@ pub fn run_cmd(a: RunArgs, case_filter: Option<String>) -> Outcome {
         .map(|b| b.known_failures.into_iter().map(|k| k.id).collect())
         .unwrap_or_default();
     if let Some(dir) = &a.report_dir {
-        report::ensure_writable_dir(dir)
+        report::ensure_writable(dir, &a.gate.formats)
             .map_err(|e| CliError::Input(format!("--report-dir: {e}")))?;
     }
     let target = a.target.spec(&a.api.api)?;
@@ -149,6 +151,10 @@ pub fn run_cmd(a: RunArgs, case_filter: Option<String>) -> Outcome {
         .clone()
         .unwrap_or_else(|| PathBuf::from("snapshots").join(&a.api.api));
     let (snapshots, snapshots_skipped) = snapshot_mode(&a, &case_filter, &snapshot_dir);
+    if snapshots == crate::compare::snapshot::Mode::Update {
+        report::ensure_writable_dir(&snapshot_dir)
+            .map_err(|e| CliError::Input(format!("--snapshot-dir: {e}")))?;
+    }
     let seed = a.seed;
     let run_id = a.run_id.clone().unwrap_or_else(crate::run::new_run_id);
     let interrupt = Arc::new(AtomicBool::new(false));
@@ -281,6 +287,13 @@ pub struct BenchArgs {
     /// `local` (default) or `openbao=URL` (token from BAO_TOKEN, else VAULT_TOKEN).
     #[arg(long)]
     pub crypto: Option<String>,
+    /// Only fuzz (no load test, no runs): N generated responses through the response checks,
+    /// each against an operation of the newest version and a claim; prints executions/s.
+    #[arg(long, value_name = "N")]
+    pub fuzz: Option<u32>,
+    /// Seed of --fuzz.
+    #[arg(long, default_value_t = 1)]
+    pub fuzz_seed: u64,
     #[command(flatten)]
     pub api: ApiArgs,
 }
@@ -291,6 +304,23 @@ pub fn bench_cmd(a: BenchArgs) -> Outcome {
     let set = a.api.load()?;
     let choice = super::args::parse_crypto(a.crypto.as_deref())?;
     let crypto = choice.resolve().map_err(CliError::Input)?;
+    if let Some(n) = a.fuzz {
+        let spec = set.latest();
+        let stats = crate::check::fuzz::fuzz_responses(spec, &set.profile, n, a.fuzz_seed)
+            .map_err(|f| CliError::Internal(f.to_string()))?;
+        println!(
+            "fuzz: {} executions of check_response ({} operations of {} x {} claims, seed {}) in {:.2} s = {:.0} executions/s; {} failures rendered; no panic",
+            stats.executions,
+            spec.operations.len(),
+            spec.version,
+            crate::check::fuzz::claims().len(),
+            a.fuzz_seed,
+            stats.elapsed.as_secs_f64(),
+            stats.per_second(),
+            stats.failures_rendered
+        );
+        return Ok(exit_codes::OK);
+    }
     let rt = runtime()?;
     rt.block_on(async {
         let cfg = crate::reference::Config {

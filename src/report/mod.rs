@@ -43,23 +43,40 @@ impl Format {
     }
 }
 
+/// The I/O error is part of the message, not a separate source (it would print twice).
 #[derive(Debug, thiserror::Error)]
-#[error("cannot write {path}: {source}")]
+#[error("cannot write {path}: {error}")]
 pub struct WriteError {
     pub path: PathBuf,
-    pub source: std::io::Error,
+    pub error: std::io::Error,
 }
 
 /// Creates `dir` and proves it writable (before a run sends anything).
 pub fn ensure_writable_dir(dir: &Path) -> Result<(), WriteError> {
-    let err = |source| WriteError {
+    let err = |error| WriteError {
         path: dir.into(),
-        source,
+        error,
     };
     std::fs::create_dir_all(dir).map_err(err)?;
     let probe = dir.join(format!(".kmsconform-write-test.{}", std::process::id()));
     std::fs::write(&probe, b"").map_err(err)?;
     let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+/// [`ensure_writable_dir`], and no report file of `formats` is in the way: a directory of
+/// that name cannot be replaced by the report written at the end of the run.
+pub fn ensure_writable(dir: &Path, formats: &[Format]) -> Result<(), WriteError> {
+    ensure_writable_dir(dir)?;
+    for f in formats {
+        let path = dir.join(f.file_name());
+        if path.is_dir() {
+            return Err(WriteError {
+                error: std::io::Error::other("a directory is in the way of the report file"),
+                path,
+            });
+        }
+    }
     Ok(())
 }
 
@@ -71,9 +88,9 @@ pub fn write_all(
     r: &Report,
     scrub: &dyn Fn(&str) -> String,
 ) -> Result<Vec<PathBuf>, WriteError> {
-    std::fs::create_dir_all(dir).map_err(|source| WriteError {
+    std::fs::create_dir_all(dir).map_err(|error| WriteError {
         path: dir.into(),
-        source,
+        error,
     })?;
     let mut written = Vec::new();
     for (i, &f) in formats.iter().enumerate() {
@@ -90,15 +107,15 @@ pub fn write_all(
 /// Write via a temporary sibling and rename, so a reader never sees half a file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(|source| WriteError {
+    std::fs::write(&tmp, bytes).map_err(|error| WriteError {
         path: tmp.clone(),
-        source,
+        error,
     })?;
-    std::fs::rename(&tmp, path).map_err(|source| {
+    std::fs::rename(&tmp, path).map_err(|error| {
         let _ = std::fs::remove_file(&tmp);
         WriteError {
             path: path.into(),
-            source,
+            error,
         }
     })
 }

@@ -162,18 +162,8 @@ pub fn pointer_is_secret(pointer: &str, fields: &[String]) -> bool {
     fields.contains(&last)
 }
 
-/// Header names whose values are credentials whatever the scheme (user `-H` headers).
-pub fn header_is_secret(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    n == "authorization"
-        || n == "proxy-authorization"
-        || n == "cookie"
-        || n.contains("token")
-        || n.contains("signature")
-        || n.contains("secret")
-        || n.contains("api-key")
-        || n.contains("apikey")
-}
+/// Header names whose values are credentials whatever the scheme (extra headers).
+pub use crate::target::http::header_is_secret;
 
 #[cfg(test)]
 mod tests {

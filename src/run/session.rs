@@ -233,6 +233,8 @@ pub struct Session<'s> {
     pub label: String,
     /// Fixtures bound in every suite and in generation.json.
     pub params: Bindings,
+    /// The credentials' secret values: scrubbed from everything a run records.
+    secrets: Vec<String>,
     _server: Option<RunningServer>,
 }
 
@@ -299,15 +301,16 @@ impl<'s> Session<'s> {
         copts.max_body = copts.max_body.max(1);
         let client =
             Client::new(base, signer, copts).map_err(|e| SessionError::Input(e.to_string()))?;
-        let _ = creds.secret_values();
         for (k, v) in &target.params {
             params.insert(k.clone(), serde_json::Value::String(v.clone()));
         }
+        let secrets = [creds.secret_values(), client.proxy_secrets()].concat();
         Ok(Session {
             set,
             client,
             label,
             params,
+            secrets,
             _server: server,
         })
     }
@@ -370,7 +373,7 @@ impl<'s> Session<'s> {
             run_id: plan.run_id.clone(),
             selection: plan.selection.clone(),
             secret_fields: profile.secrets.fields.clone(),
-            credentials: vec![],
+            credentials: self.secrets.clone(),
             replay_prefix: plan.replay_prefix.clone(),
             strict: plan.strict,
             stop_after: plan.max_failures,
@@ -492,7 +495,24 @@ async fn probe(ctx: &VersionCtx<'_>) -> Result<(), SessionError> {
     };
     let case = format!("{}/probe/0", ctx.version);
     match ctx.client.send(&req).await {
-        Err(e) => Err(SessionError::Unusable(e.to_string())),
+        Err(e) if e.is_unreachable() => Err(SessionError::Unusable(e.to_string())),
+        // An answer that broke after its headers (reset, undecodable body, slow body) is a
+        // transport problem of the report, not an unusable target.
+        Err(e) => {
+            ctx.recorder.record(
+                ctx.client,
+                Observation {
+                    version: &ctx.version,
+                    operation: &op.operation_id,
+                    case: &case,
+                    label: "credentials probe",
+                    request: Some(&req),
+                    outcome: Outcome::Transport(&e),
+                    verdicts: Verdicts::new(),
+                },
+            );
+            Ok(())
+        }
         Ok(resp) => {
             let mut v = Verdicts::new();
             check_response(&ctx.scope(op), &Claim::Suite, &resp, &mut v);

@@ -621,12 +621,38 @@ pub async fn run_suite(s: &Suite, ctx: &VersionCtx<'_>) {
                 b.insert("item".into(), item);
                 case.push_str(&format!(".{}", j + 1));
             }
-            if let Err(e) = run_step(st, ctx, &mut b, &case, &label).await {
+            match run_step_with(st, ctx, &mut b, &case, &label, false).await {
+                Ok(_) => {}
                 // A broken binding stops the suite on this version: later steps depend on it.
-                not_sent(ctx, st, &case, &label, e);
-                return;
+                Err(StepError::Broken(e)) => {
+                    not_sent(ctx, st, &case, &label, e, None);
+                    return;
+                }
+                Err(StepError::Unbound { why, request }) => {
+                    not_sent(ctx, st, &case, &label, why, Some(&request));
+                    return;
+                }
+                // So does a step without a usable answer; it is a transport problem of the
+                // report already, not a finding. What is not sent is said in the coverage.
+                Err(StepError::NoResponse(_)) => {
+                    skip_rest(ctx, &s.steps[i + 1..], &label);
+                    return;
+                }
             }
         }
+    }
+}
+
+/// Count the steps a suite no longer sends after `label` got no usable answer.
+fn skip_rest(ctx: &VersionCtx<'_>, rest: &[Step], label: &str) {
+    let reason = format!("step '{label}' got no usable answer (a transport problem)");
+    for st in rest.iter().filter(|st| applies(&st.versions, &ctx.version)) {
+        let op = st
+            .call
+            .as_deref()
+            .or(st.paginate.as_ref().map(|p| p.call.as_str()))
+            .unwrap_or("-");
+        ctx.recorder.skip(&ctx.version, op, "suite", &reason, 1);
     }
 }
 
@@ -673,10 +699,15 @@ async fn repeat(
                     );
                     break;
                 }
-                Err(e) => {
-                    not_sent(ctx, st, &sub_case, &sub_label, e);
+                Err(StepError::Broken(e)) => {
+                    not_sent(ctx, st, &sub_case, &sub_label, e, None);
                     return false;
                 }
+                Err(StepError::Unbound { why, request }) => {
+                    not_sent(ctx, st, &sub_case, &sub_label, why, Some(&request));
+                    return false;
+                }
+                Err(StepError::NoResponse(_)) => return false,
             }
         }
         if failed {
@@ -686,8 +717,17 @@ async fn repeat(
     true
 }
 
-/// Record a step that could not be sent (a broken binding), against its check.
-fn not_sent(ctx: &VersionCtx<'_>, st: &Step, case: &str, label: &str, why: String) {
+/// Record, against its check, a step that could not be sent (a broken binding; `request`
+/// None) or whose answer lacks what later steps need (`request`: what was sent, so that the
+/// finding has its curl line; the exchange itself is recorded already).
+fn not_sent(
+    ctx: &VersionCtx<'_>,
+    st: &Step,
+    case: &str,
+    label: &str,
+    why: String,
+    request: Option<&Request>,
+) {
     let op = st.call.clone().unwrap_or_else(|| "-".into());
     let check = st.check_id().unwrap_or(CheckId::Persistence);
     let mut v = Verdicts::new();
@@ -708,7 +748,7 @@ fn not_sent(ctx: &VersionCtx<'_>, st: &Step, case: &str, label: &str, why: Strin
             operation: &op,
             case,
             label,
-            request: None,
+            request,
             outcome: Outcome::NotSent,
             verdicts: v,
         },
@@ -777,6 +817,33 @@ pub fn build_request(
     })
 }
 
+/// Why a step did not complete.
+#[derive(Debug)]
+enum StepError {
+    /// It could not be built: a finding of the step's check.
+    Broken(String),
+    /// It was answered, but not with what later steps need: a finding of the step's check,
+    /// with the request.
+    Unbound { why: String, request: Request },
+    /// It got no usable answer: already recorded as a transport problem.
+    NoResponse(String),
+}
+
+impl std::fmt::Display for StepError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StepError::Broken(e) | StepError::Unbound { why: e, .. } => f.write_str(e),
+            StepError::NoResponse(e) => write!(f, "no response: {e}"),
+        }
+    }
+}
+
+impl From<String> for StepError {
+    fn from(e: String) -> Self {
+        StepError::Broken(e)
+    }
+}
+
 enum StepResult {
     Done {
         failed: bool,
@@ -796,6 +863,7 @@ pub async fn run_step(
     run_step_with(st, ctx, b, case, label, false)
         .await
         .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 async fn run_step_with(
@@ -805,7 +873,7 @@ async fn run_step_with(
     case: &str,
     label: &str,
     refusal_ends_iteration: bool,
-) -> Result<StepResult, String> {
+) -> Result<StepResult, StepError> {
     let op_id = st.call.as_deref();
     let req = build_request(st, ctx, b, &[])?;
     let op_name = op_id.map(String::from).unwrap_or_else(|| {
@@ -830,7 +898,7 @@ async fn run_step_with(
                     verdicts: Verdicts::new(),
                 },
             );
-            return Err(format!("no response: {e}"));
+            return Err(StepError::NoResponse(e.to_string()));
         }
     };
     ctx.ledger
@@ -887,23 +955,24 @@ async fn run_step_with(
         return Ok(StepResult::Refused);
     }
     if status_failed && !st.bind.is_empty() {
-        return Err(format!(
-            "step '{label}' answered {} so its bindings are missing",
-            resp.status
-        ));
+        return Err(StepError::Unbound {
+            why: format!(
+                "step '{label}' answered {} so its bindings are missing",
+                resp.status
+            ),
+            request: req,
+        });
     }
     for (name, ptr) in &st.bind {
-        let val = resp
-            .json
-            .as_ref()
-            .and_then(|j| j.pointer(ptr))
-            .cloned()
-            .ok_or_else(|| {
-                format!(
+        let Some(val) = resp.json.as_ref().and_then(|j| j.pointer(ptr)).cloned() else {
+            return Err(StepError::Unbound {
+                why: format!(
                     "step '{label}': nothing at {ptr} to bind as '{name}' (status {})",
                     resp.status
-                )
-            })?;
+                ),
+                request: req,
+            });
+        };
         b.insert(name.clone(), val);
     }
     Ok(StepResult::Done { failed })
@@ -1045,6 +1114,7 @@ async fn paginate(
             case,
             label,
             "the profile declares no paging".into(),
+            None,
         );
         return;
     };
@@ -1058,6 +1128,7 @@ async fn paginate(
             case,
             label,
             format!("total {} is not a number", p.total),
+            None,
         );
         return;
     };
@@ -1073,7 +1144,7 @@ async fn paginate(
         let req = match build_request(st, ctx, b, &extra) {
             Ok(r) => r,
             Err(e) => {
-                not_sent(ctx, st, case, label, e);
+                not_sent(ctx, st, case, label, e, None);
                 return;
             }
         };

@@ -155,6 +155,8 @@ pub struct Client {
     /// The same scheme with credentials the target must refuse.
     wrong_signer: Arc<dyn Signer>,
     opts: ClientOptions,
+    /// The proxy URL as given (with any password), None when direct.
+    proxy: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -163,6 +165,8 @@ pub enum ClientError {
     CaCert(String),
     #[error("cannot build the HTTP client: {0}")]
     Build(String),
+    #[error("the proxy {0} (from the *_PROXY variables) is not usable: {1}")]
+    Proxy(String, String),
 }
 
 impl Client {
@@ -176,8 +180,18 @@ impl Client {
             .pool_max_idle_per_host(256)
             .redirect(reqwest::redirect::Policy::none())
             .danger_accept_invalid_certs(opts.insecure);
-        if opts.no_proxy {
-            b = b.no_proxy();
+        // The proxy is chosen here, once, by `proxy_for` (not by reqwest's own reading of
+        // the environment), so that what the report names is what the requests used.
+        b = b.no_proxy();
+        let proxy = if opts.no_proxy {
+            None
+        } else {
+            proxy_for(&base)
+        };
+        if let Some(p) = &proxy {
+            let p = reqwest::Proxy::all(p.as_str())
+                .map_err(|e| ClientError::Proxy(shown_proxy(p), e.to_string()))?;
+            b = b.proxy(p);
         }
         if let Some(pem) = &opts.ca_cert {
             let certs = reqwest::Certificate::from_pem_bundle(pem)
@@ -196,6 +210,7 @@ impl Client {
             wrong_signer: signer.wrong(),
             signer,
             opts,
+            proxy,
         })
     }
 
@@ -208,12 +223,38 @@ impl Client {
     }
 
     /// The proxy this client's requests go through, as curl would choose it from the
-    /// environment; None when direct.
+    /// environment, its password replaced by `<redacted>`; None when direct.
     pub fn proxy(&self) -> Option<String> {
-        if self.opts.no_proxy {
-            return None;
+        self.proxy.as_deref().map(shown_proxy)
+    }
+
+    /// The proxy's password and its basic-auth token, to scrub from every output.
+    pub fn proxy_secrets(&self) -> Vec<String> {
+        use base64::Engine as _;
+        let with_scheme = |p: &str| {
+            if p.contains("://") {
+                p.to_string()
+            } else {
+                format!("http://{p}")
+            }
+        };
+        let parsed = self
+            .proxy
+            .as_deref()
+            .and_then(|p| reqwest::Url::parse(&with_scheme(p)).ok());
+        let Some(u) = parsed else {
+            return vec![];
+        };
+        match u.password() {
+            None => vec![],
+            Some(pw) => {
+                let decode = |s: &str| String::from_utf8_lossy(&percent_decode(s)).into_owned();
+                let (user, pw) = (decode(u.username()), decode(pw));
+                let token =
+                    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pw}"));
+                vec![pw, token]
+            }
         }
-        proxy_for(&self.base)
     }
 
     /// Signing headers for a reproduction line: values that are secret or change with time
@@ -279,9 +320,12 @@ impl Client {
             Auth::StaleTimestamp => (Some(&self.signer), now - 3_600_000),
         };
         let signed = signer.map(|s| s.sign(&input, at)).unwrap_or_default();
+        // Secret: the signer's secret headers, and any header (extra or per request) whose
+        // name says it carries a credential.
         let sent_secrets: Vec<String> = signed
             .iter()
             .filter(|(k, _)| self.signer.is_secret_header(k))
+            .chain(headers.iter().filter(|(k, _)| header_is_secret(k)))
             .map(|(_, v)| v.clone())
             .collect();
         let mut rb = self.http.request(method, &url);
@@ -358,6 +402,16 @@ impl Client {
     fn classify(&self, e: reqwest::Error) -> Transport {
         let cause = root_cause(&e);
         let lower = cause.to_ascii_lowercase();
+        // The body stream runs through the decompressor, so a connection that breaks
+        // mid-body surfaces as a decode error too: what broke is the connection.
+        let broke = lower.contains("reset")
+            || lower.contains("broken pipe")
+            || lower.contains("connection closed")
+            || lower.contains("incomplete message")
+            || lower.contains("end of file before message length reached");
+        if broke && !e.is_connect() {
+            return Transport::Reset(cause);
+        }
         if e.is_decode() || lower.contains("decompress") || lower.contains("invalid gzip") {
             return Transport::Decode(cause);
         }
@@ -420,14 +474,100 @@ pub fn proxy_for(base: &BaseUrl) -> Option<String> {
     .or_else(|| var("ALL_PROXY"))?;
     let host = base.host().to_ascii_lowercase();
     if let Some(no) = var("NO_PROXY") {
-        for entry in no.split(',').map(|s| s.trim().to_ascii_lowercase()) {
-            let e = entry.trim_start_matches('.');
-            if entry == "*" || (!e.is_empty() && (host == e || host.ends_with(&format!(".{e}")))) {
-                return None;
-            }
+        if no.split(',').any(|entry| no_proxy_matches(entry, &host)) {
+            return None;
         }
     }
     Some(proxy)
+}
+
+/// One NO_PROXY entry: `*`, a host or domain (`example.com` and `.example.com` match it and
+/// its subdomains), an IP address, or an IP block (`127.0.0.0/8`, `fd00::/8`).
+fn no_proxy_matches(entry: &str, host: &str) -> bool {
+    use std::net::IpAddr;
+    let entry = entry.trim().to_ascii_lowercase();
+    if entry == "*" {
+        return true;
+    }
+    if let Some((net, bits)) = entry.split_once('/') {
+        let net = net.trim_start_matches('[').trim_end_matches(']');
+        let (Ok(net), Ok(bits), Ok(ip)) = (
+            net.parse::<IpAddr>(),
+            bits.parse::<u32>(),
+            host.parse::<IpAddr>(),
+        ) else {
+            return false;
+        };
+        return match (net, ip) {
+            (IpAddr::V4(n), IpAddr::V4(h)) if bits <= 32 => {
+                let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
+                u32::from(n) & mask == u32::from(h) & mask
+            }
+            (IpAddr::V6(n), IpAddr::V6(h)) if bits <= 128 => {
+                let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
+                u128::from(n) & mask == u128::from(h) & mask
+            }
+            _ => false,
+        };
+    }
+    let e = entry
+        .trim_start_matches('.')
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    !e.is_empty() && (host == e || host.ends_with(&format!(".{e}")))
+}
+
+/// Header names whose values are credentials whatever the scheme (Authorization, cookies,
+/// tokens, signatures, secrets, API keys).
+pub fn header_is_secret(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n == "authorization"
+        || n == "proxy-authorization"
+        || n == "cookie"
+        || n.contains("token")
+        || n.contains("signature")
+        || n.contains("secret")
+        || n.contains("api-key")
+        || n.contains("apikey")
+}
+
+/// A proxy URL for people: as given, with any password replaced by `<redacted>`.
+pub fn shown_proxy(p: &str) -> String {
+    let Some((scheme, rest)) = p.split_once("://") else {
+        return p.to_string();
+    };
+    let end = rest.find('/').unwrap_or(rest.len());
+    match rest[..end].rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            let pw = if userinfo.contains(':') {
+                ":<redacted>"
+            } else {
+                ""
+            };
+            format!("{scheme}://{user}{pw}@{host}{}", &rest[end..])
+        }
+        None => p.to_string(),
+    }
+}
+
+fn percent_decode(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push(h * 16 + l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    out
 }
 
 /// Percent-encode a query component (RFC 3986 unreserved characters stay).
@@ -446,6 +586,33 @@ pub fn encode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_proxy_entries_match_hosts_domains_and_ip_blocks() {
+        assert!(no_proxy_matches("*", "kms.example"));
+        assert!(no_proxy_matches("example.com", "kms.example.com"));
+        assert!(no_proxy_matches(".example.com", "example.com"));
+        assert!(!no_proxy_matches("example.com", "badexample.com"));
+        assert!(no_proxy_matches("127.0.0.1", "127.0.0.1"));
+        assert!(no_proxy_matches("127.0.0.0/8", "127.4.5.6"));
+        assert!(!no_proxy_matches("10.0.0.0/8", "127.0.0.1"));
+        assert!(no_proxy_matches("0.0.0.0/0", "192.0.2.1"));
+        assert!(no_proxy_matches("[::1]", "::1"));
+        assert!(no_proxy_matches("fd00::/8", "fd12::1"));
+        assert!(!no_proxy_matches("fd00::/8", "127.0.0.1"));
+        assert!(!no_proxy_matches("", "h"));
+    }
+
+    #[test]
+    fn proxy_passwords_are_not_shown() {
+        assert_eq!(
+            shown_proxy("http://u:p%40ss@proxy:3128"),
+            "http://u:<redacted>@proxy:3128"
+        );
+        assert_eq!(shown_proxy("http://proxy:3128/"), "http://proxy:3128/");
+        assert_eq!(shown_proxy("http://u@proxy"), "http://u@proxy");
+        assert_eq!(percent_decode("p%40ss%zz%4"), b"p@ss%zz%4");
+    }
 
     #[test]
     fn query_encoding_keeps_unreserved_and_escapes_the_rest() {

@@ -25,6 +25,13 @@ pub trait Signer: Send + Sync {
     /// One shell line that computes the signing headers' environment variables for a
     /// pasted curl command of `method` on `url`.
     fn curl_hint(&self, method: &str, url: &str) -> String;
+    /// The hint for a case signed as `auth` says (`WrongSignature`, `StaleTimestamp`), so
+    /// that the pasted curl line sends what the case sent. By default the ordinary hint:
+    /// schemes with negative cases override it.
+    fn curl_hint_for(&self, method: &str, url: &str, auth: Auth) -> String {
+        let _ = auth;
+        self.curl_hint(method, url)
+    }
 }
 
 /// Access key / secret key pair plus the optional account scope (HMAC schemes).

@@ -116,8 +116,19 @@ impl Signer for ScpSigner {
     }
 
     fn curl_hint(&self, method: &str, url: &str) -> String {
+        self.curl_hint_for(method, url, Auth::Signed)
+    }
+
+    /// A wrong signature is made with the secret key the harness uses for it (the real one
+    /// with `-wrong` appended); a stale timestamp is one hour old, as the case sent it.
+    fn curl_hint_for(&self, method: &str, url: &str, auth: Auth) -> String {
+        let (now, secret) = match auth {
+            Auth::StaleTimestamp => ("$(( $(date +%s%3N) - 3600000 ))", "$SCP_SECRET_KEY"),
+            Auth::WrongSignature => ("$(date +%s%3N)", "$SCP_SECRET_KEY-wrong"),
+            Auth::Signed | Auth::Unsigned => ("$(date +%s%3N)", "$SCP_SECRET_KEY"),
+        };
         format!(
-            "export SCP_TIMESTAMP=$(date +%s%3N); export SCP_SIGNATURE=$(printf %s {} {} \"$SCP_TIMESTAMP$SCP_ACCESS_KEY$SCP_ACCOUNT_ID{CLIENT_TYPE}\" | openssl dgst -sha256 -hmac \"$SCP_SECRET_KEY\" -binary | base64)",
+            "export SCP_TIMESTAMP={now}; export SCP_SIGNATURE=$(printf %s {} {} \"${{SCP_TIMESTAMP}}${{SCP_ACCESS_KEY}}${{SCP_ACCOUNT_ID}}{CLIENT_TYPE}\" | openssl dgst -sha256 -hmac \"{secret}\" -binary | base64)",
             crate::target::shell_quote(&method.to_ascii_uppercase()),
             crate::target::shell_quote(url)
         )

@@ -47,6 +47,12 @@ impl Signer for TokenSigner {
     fn curl_hint(&self, _method: &str, _url: &str) -> String {
         format!("export {}=<your token>", env_name(&self.header))
     }
+    fn curl_hint_for(&self, method: &str, url: &str, auth: Auth) -> String {
+        match auth {
+            Auth::WrongSignature => format!("export {}=not-a-valid-token", env_name(&self.header)),
+            _ => self.curl_hint(method, url),
+        }
+    }
 }
 
 /// `X-Vault-Token` → `X_VAULT_TOKEN`: the variable a curl line refers to.
