@@ -339,7 +339,7 @@ fn suite_and_generation_loading_survive_garbage() {
     let dir = tempfile::tempdir().unwrap();
     let generation = read(&root().join("suites/scp-kms/generation.json"));
     let k = keys();
-    let suites: Vec<Value> = ["lifecycle", "pagination", "crypto_roundtrip"]
+    let suites: Vec<Value> = ["lifecycle", "pagination", "crypto_roundtrip_aes256"]
         .iter()
         .map(|n| read(&root().join(format!("suites/scp-kms/{n}.json"))))
         .collect();

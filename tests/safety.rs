@@ -628,6 +628,8 @@ fn every_bad_input_is_refused_before_the_first_request() {
     std::fs::create_dir_all(&empty).unwrap();
     let suites = t.join("suites");
     copy_dir(&root().join("suites/scp-kms"), &suites);
+    // Suites name shared templates relative to their directory's parent.
+    copy_dir(&root().join("suites/shared"), &t.join("shared"));
     let pagination = suites.join("pagination.json");
     let mut p: Value = serde_json::from_slice(&std::fs::read(&pagination).unwrap()).unwrap();
     let step = p["steps"]
@@ -1143,6 +1145,7 @@ fn credential_looking_extra_headers_are_scrubbed_from_reflections() {
     let mut target = TargetSpec {
         kind: TargetKind::Url(url),
         client: Default::default(),
+        params: Default::default(),
     };
     target.client.extra_headers = vec![
         ("Authorization".into(), bearer.into()),
