@@ -1,6 +1,7 @@
 //! Why the harness expects what it expects. Every expectation is `documented` (the vendor
-//! document says so), `observed` (recorded live facts) or `assumed` (our decision). Only the
-//! first two fail the gate by default; an assumed expectation that fails is an advisory.
+//! document says so), `observed` (recorded live facts), `required` (a limit the user set
+//! for this run, e.g. `--max-response-time`) or `assumed` (our decision). All but the last
+//! fail the gate by default; an assumed expectation that fails is an advisory.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -11,6 +12,9 @@ use std::fmt;
 pub enum BasisKind {
     /// Our decision, or behaviour only the embedded reference defines.
     Assumed,
+    /// The user's own requirement, given to this run (`--max-response-time`): no document
+    /// or observation says it, but the user asked the gate to hold it.
+    Required,
     /// Recorded live facts.
     Observed,
     /// The vendor document states it.
@@ -21,6 +25,7 @@ impl BasisKind {
     pub fn as_str(self) -> &'static str {
         match self {
             BasisKind::Assumed => "assumed",
+            BasisKind::Required => "required",
             BasisKind::Observed => "observed",
             BasisKind::Documented => "documented",
         }
@@ -63,6 +68,9 @@ impl Basis {
     }
     pub fn assumed(source: impl Into<String>) -> Self {
         Self::new(BasisKind::Assumed, source)
+    }
+    pub fn required(source: impl Into<String>) -> Self {
+        Self::new(BasisKind::Required, source)
     }
 
     /// Parses the one-string form used in specs and suites: `"<kind>: <source>"`. The

@@ -217,6 +217,7 @@ pub fn execute(
         op: &spec.operations[op],
         profile,
         also_allowed,
+        max_response_ms: Some(50),
     };
     let mut v = Verdicts::new();
     check_response(&sc, claim, resp, &mut v);

@@ -33,6 +33,8 @@ pub struct Scope<'a> {
     pub profile: &'a Profile,
     /// Statuses the run's configuration accepts beyond the documented ones.
     pub also_allowed: &'a [u16],
+    /// `--max-response-time` in milliseconds: a slower response fails `max_response_time`.
+    pub max_response_ms: Option<u64>,
 }
 
 /// A body as a value for a failure: the JSON, or a text excerpt.
@@ -74,6 +76,22 @@ pub fn check_response(sc: &Scope, claim: &Claim, resp: &Response, v: &mut Verdic
         )
         .with_basis(spec_basis::of_operation(doc, sc.op))
     });
+    if let Some(limit) = sc.max_response_ms {
+        v.check(CheckId::MaxResponseTime, resp.elapsed_ms <= limit, || {
+            Failure::new(
+                CheckId::MaxResponseTime,
+                Expected::Described {
+                    text: format!("a complete response within {limit} ms (--max-response-time)"),
+                },
+                Actual::Described {
+                    text: format!("the response took {} ms", resp.elapsed_ms),
+                },
+            )
+            .with_basis(Basis::required(format!(
+                "--max-response-time {limit}: the user's own limit for this run; no vendor document sets one"
+            )))
+        });
+    }
     let documented = sc.op.documented_statuses();
     let extra: &[u16] = match claim {
         Claim::BadAuth => &sc.profile.errors.bad_auth.statuses,
@@ -401,6 +419,7 @@ mod tests {
             op: &s.operations[0],
             profile: &p,
             also_allowed: also,
+            max_response_ms: None,
         };
         let mut v = Verdicts::new();
         check_response(&sc, &claim, r, &mut v);

@@ -94,6 +94,127 @@ impl CredentialArgs {
     }
 }
 
+/// How requests travel: extra headers, TLS trust, pacing and retries (`run`, `replay`,
+/// `diff`).
+#[derive(Debug, Args, Clone, Default)]
+pub struct HttpArgs {
+    /// Extra header sent on every request, 'Name: value' (repeatable). Values of
+    /// credential-looking headers (Authorization, Cookie, *token*, *secret*, *api-key*, …)
+    /// are secrets: never written to any output.
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE", value_parser = parse_header)]
+    pub headers: Vec<(String, String)>,
+    /// Accept any TLS certificate of the target (self-signed, expired, other host).
+    #[arg(long)]
+    pub insecure: bool,
+    /// Also trust the CA certificate(s) in this PEM file for the target's TLS.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// At most N requests per second (N/s) or per minute (N/m), over the whole run.
+    #[arg(long, value_name = "N/s|N/m", value_parser = parse_rate)]
+    pub rate_limit: Option<crate::target::http::RateLimit>,
+    /// Retry a request up to N times after a transport error (connection refused or reset,
+    /// no answer within --timeout); an HTTP response, even a 5xx, is never retried.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub retries: u32,
+}
+
+/// `-H 'Name: value'`: a header name (RFC 9110 token) and a value that HTTP can carry. The
+/// message never repeats the value (it may be a credential).
+pub fn parse_header(s: &str) -> Result<(String, String), String> {
+    let (name, value) = s
+        .split_once(':')
+        .ok_or("expected 'Name: value' (no ':' found)")?;
+    let name = name.trim();
+    if name.is_empty() || reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+        return Err(format!(
+            "'{}' is not a header name (letters, digits and !#$%&'*+-.^_`|~)",
+            name.chars().take(40).collect::<String>()
+        ));
+    }
+    let value = value.trim();
+    if reqwest::header::HeaderValue::from_str(value).is_err() {
+        return Err(format!(
+            "the value of header {name} contains characters HTTP cannot carry (control characters or non-ASCII)"
+        ));
+    }
+    Ok((name.to_string(), value.to_string()))
+}
+
+fn parse_rate(s: &str) -> Result<crate::target::http::RateLimit, String> {
+    s.parse()
+}
+
+impl HttpArgs {
+    /// The client options these flags give, over `timeout`. The CA file is read and parsed
+    /// here, before anything is started or sent.
+    pub fn client_options(&self, timeout: Duration) -> Result<ClientOptions, CliError> {
+        let ca_cert = match &self.ca_cert {
+            None => None,
+            Some(path) => {
+                let pem = std::fs::read(path).map_err(|e| {
+                    CliError::Input(format!("--ca-cert {}: cannot read it: {e}", path.display()))
+                })?;
+                match reqwest::Certificate::from_pem_bundle(&pem) {
+                    Ok(c) if !c.is_empty() => {}
+                    Ok(_) => {
+                        return Err(CliError::Input(format!(
+                            "--ca-cert {}: no PEM certificate in it (expected -----BEGIN CERTIFICATE-----)",
+                            path.display()
+                        )))
+                    }
+                    Err(e) => {
+                        return Err(CliError::Input(format!(
+                            "--ca-cert {}: not a PEM certificate: {e}",
+                            path.display()
+                        )))
+                    }
+                }
+                Some(pem)
+            }
+        };
+        Ok(ClientOptions {
+            timeout,
+            insecure: self.insecure,
+            ca_cert,
+            extra_headers: self.headers.clone(),
+            rate_limit: self.rate_limit,
+            retries: self.retries,
+            ..Default::default()
+        })
+    }
+
+    /// The flags that recreate these settings in a replay line; a secret header's value is
+    /// an environment reference (`-H "Authorization: $AUTHORIZATION"`), never the value.
+    pub fn replay_flags(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (k, v) in &self.headers {
+            out.push("-H".into());
+            if crate::target::http::header_is_secret(k) {
+                out.push(format!("{k}: ${}", crate::target::http::env_reference(k)));
+            } else {
+                out.push(format!("{k}: {v}"));
+            }
+        }
+        if self.insecure {
+            out.push("--insecure".into());
+        }
+        if let Some(p) = &self.ca_cert {
+            out.push("--ca-cert".into());
+            out.push(p.display().to_string());
+        }
+        if let Some(r) = &self.rate_limit {
+            out.push("--rate-limit".into());
+            let unit = if r.per.as_secs() == 60 { "m" } else { "s" };
+            out.push(format!("{}/{unit}", r.requests));
+        }
+        if self.retries > 0 {
+            out.push("--retries".into());
+            out.push(self.retries.to_string());
+        }
+        out
+    }
+}
+
 #[derive(Debug, Args, Clone)]
 pub struct TargetArgs {
     /// `embedded` (the API's reference server on a loopback port) or a base URL (http or
@@ -120,6 +241,8 @@ pub struct TargetArgs {
     /// key_tag=…` (repeatable; the embedded target supplies its own).
     #[arg(long = "param", value_parser = parse_param)]
     pub params: Vec<(String, String)>,
+    #[command(flatten)]
+    pub http: HttpArgs,
 }
 
 pub fn parse_param(s: &str) -> Result<(String, String), String> {
@@ -145,10 +268,7 @@ impl TargetArgs {
                 "--timeout must be at least 1 second".into(),
             ));
         }
-        let client = ClientOptions {
-            timeout: Duration::from_secs(self.timeout),
-            ..Default::default()
-        };
+        let client = self.http.client_options(Duration::from_secs(self.timeout))?;
         let kind = if self.is_embedded() {
             let o = embedded::Options {
                 faults: self.faults.clone(),
@@ -208,6 +328,7 @@ impl TargetArgs {
             out.push("--param".into());
             out.push(format!("{k}={v}"));
         }
+        out.extend(self.http.replay_flags());
         out
     }
 }

@@ -75,6 +75,11 @@ pub struct DiffArgs {
     /// Advisories fail the gate too.
     #[arg(long)]
     pub strict: bool,
+    #[command(flatten)]
+    pub http: super::args::HttpArgs,
+    /// Read defaults from this TOML file instead of ./kmsconform.toml (flags win).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 impl DiffArgs {
@@ -93,6 +98,7 @@ impl DiffArgs {
             credentials: self.credentials.clone(),
             timeout: self.timeout,
             params: self.params.clone(),
+            http: self.http.clone(),
         };
         t.spec(&self.api.api)
     }

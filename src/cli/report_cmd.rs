@@ -36,22 +36,37 @@ impl GateArgs {
     /// against reflected secrets) and returns the gate's exit code.
     pub fn finish(
         &self,
+        r: Report,
+        report_dir: Option<&Path>,
+        scrub: &dyn Fn(&str) -> String,
+    ) -> Outcome {
+        self.finish_with(r, report_dir, scrub, false)
+    }
+
+    /// `finish`, printing nothing when `quiet` (`run -q`).
+    pub fn finish_with(
+        &self,
         mut r: Report,
         report_dir: Option<&Path>,
         scrub: &dyn Fn(&str) -> String,
+        quiet: bool,
     ) -> Outcome {
         if let Some(b) = self.load_baseline()? {
             b.apply(&mut r);
             let known = r.findings.iter().filter(|f| r.is_known(f)).count();
-            println!(
+            if !quiet {
+                println!(
                 "baseline: {known} of {} findings are known; {} gating",
                 r.findings.len(),
                 r.gating().count()
             );
+            }
         }
         if let Some(dir) = report_dir {
             for path in report::write_all(dir, &self.formats, &r, scrub)? {
-                println!("wrote {}", path.display());
+                if !quiet {
+                    println!("wrote {}", path.display());
+                }
             }
         }
         Ok(report::gate(&r, self.max_failures))

@@ -63,6 +63,65 @@ pub struct RunArgs {
     pub strict: bool,
     #[command(flatten)]
     pub gate: super::report_cmd::GateArgs,
+    #[command(flatten)]
+    pub controls: ControlArgs,
+}
+
+/// Which operations, how long a response may take, and how the terminal shows the run.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ControlArgs {
+    /// Only the operations whose operationId matches this glob (`*`, `?`; repeatable).
+    /// Suites that call another operation are not run (report.json coverage says why).
+    #[arg(long = "include-operation", value_name = "GLOB")]
+    pub include_operations: Vec<String>,
+    /// Leave out the operations whose operationId matches this glob (repeatable), and the
+    /// suites that call one.
+    #[arg(long = "exclude-operation", value_name = "GLOB")]
+    pub exclude_operations: Vec<String>,
+    /// Fail the `max_response_time` check for a response slower than MS milliseconds (from
+    /// sending to the end of the body). Basis `required`: the limit is yours, not the
+    /// vendor's; it fails the gate.
+    #[arg(long, value_name = "MS")]
+    pub max_response_time: Option<u64>,
+    /// Print each case (id, method, path, label) the run would send, then exit 0 without
+    /// sending anything. Values only a response can give are shown as templates.
+    #[arg(long)]
+    pub list_cases: bool,
+    /// Colour the terminal summary: auto (when stdout is a terminal and NO_COLOR is unset
+    /// or empty), always, never. Report files are never coloured.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Print only the verdict line (and errors).
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// -v: also every finding with its replay line; -vv: also one line per request (stderr).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Read defaults from this TOML file instead of ./kmsconform.toml (flags win).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// `always` wins; `auto` colours a terminal unless NO_COLOR is set to anything.
+    pub fn enabled(self) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::stdout().is_terminal()
+            }
+        }
+    }
 }
 
 fn parse_partition(s: &str) -> Result<(u32, u32), String> {
@@ -101,6 +160,9 @@ impl RunArgs {
         if self.strict {
             argv.push("--strict".into());
         }
+        if let Some(ms) = self.controls.max_response_time {
+            argv.extend(["--max-response-time".into(), ms.to_string()]);
+        }
         argv.iter()
             .map(|a| {
                 if a.chars()
@@ -134,6 +196,21 @@ pub fn run_cmd(a: RunArgs, case_filter: Option<String>) -> Outcome {
     };
     let cases = at_least_one("cases", a.cases)?;
     let concurrency = at_least_one("concurrency", a.concurrency)?;
+    let operations = crate::run::select::OperationFilter {
+        include: a.controls.include_operations.clone(),
+        exclude: a.controls.exclude_operations.clone(),
+    };
+    operations
+        .validate(
+            versions
+                .iter()
+                .filter_map(|v| set.get(v))
+                .flat_map(|s| s.operations.iter().map(|o| o.operation_id.as_str())),
+        )
+        .map_err(CliError::Input)?;
+    if a.controls.max_response_time == Some(0) {
+        return Err(CliError::Input("--max-response-time must be at least 1 ms".into()).into());
+    }
     let selection = Selection::parse(a.checks.as_deref(), &a.exclude_checks)
         .map_err(|e| CliError::Input(e.to_string()))?;
     let known_failures: Vec<String> = a
@@ -145,7 +222,8 @@ pub fn run_cmd(a: RunArgs, case_filter: Option<String>) -> Outcome {
         report::ensure_writable(dir, &a.gate.formats)
             .map_err(|e| CliError::Input(format!("--report-dir: {e}")))?;
     }
-    let target = a.target.spec(&a.api.api)?;
+    let mut target = a.target.spec(&a.api.api)?;
+    target.client.trace = a.controls.verbose >= 2;
     let snapshot_dir = a
         .snapshot_dir
         .clone()
@@ -173,7 +251,31 @@ pub fn run_cmd(a: RunArgs, case_filter: Option<String>) -> Outcome {
     plan.strict = a.strict;
     plan.interrupt = Some(interrupt.clone());
     plan.replay_prefix = a.replay_prefix(seed, &run_id);
+    plan.operations = operations;
+    plan.max_response_ms = a.controls.max_response_time;
     let inputs = Inputs::load(&set, &a.api.suites_dir(), &plan).map_err(CliError::from)?;
+    if a.controls.list_cases {
+        // Nothing is started or sent: fixtures known now are --param values only.
+        let mut params = crate::run::template::Bindings::new();
+        for (k, v) in &a.target.params {
+            params.insert(k.clone(), serde_json::Value::String(v.clone()));
+        }
+        let listed = crate::run::list::list_cases(&set, &plan, &inputs, &params)
+            .map_err(CliError::Input)?;
+        let mut out = String::new();
+        for l in &listed {
+            out.push_str(&l.to_string());
+            out.push('\n');
+        }
+        print!("{out}");
+        eprintln!("{} case(s); nothing was sent", listed.len());
+        return Ok(exit_codes::OK);
+    }
+    let style = summary::Style {
+        color: a.controls.color.enabled(),
+        quiet: a.controls.quiet,
+        verbose: a.controls.verbose,
+    };
     let creds = a.target.credentials.resolve(&set);
     let rt = runtime()?;
     rt.block_on(async {
@@ -208,7 +310,7 @@ pub fn run_cmd(a: RunArgs, case_filter: Option<String>) -> Outcome {
             }
         }
         let scrubber = outcome.recorder.secrets.final_scrubber();
-        print!("{}", scrubber.scrub(&summary::render(&report)));
+        print!("{}", scrubber.scrub(&summary::render_styled(&report, &style)));
         if outcome.interrupted {
             println!("interrupted: the report covers the cases sent before Ctrl-C");
         } else if outcome.stopped_early {
@@ -217,7 +319,12 @@ pub fn run_cmd(a: RunArgs, case_filter: Option<String>) -> Outcome {
                 a.gate.max_failures.unwrap_or(0)
             );
         }
-        let code = a.gate.finish(report, a.report_dir.as_deref(), &|t| scrubber.scrub(t))?;
+        let code = a.gate.finish_with(
+            report,
+            a.report_dir.as_deref(),
+            &|t| scrubber.scrub(t),
+            a.controls.quiet,
+        )?;
         Ok(if outcome.interrupted {
             exit_codes::INTERRUPTED
         } else {

@@ -11,7 +11,50 @@ use std::fmt::Write;
 const SHOWN_FAILURES: usize = 40;
 const SHOWN_ADVISORIES: usize = 20;
 
+/// How the terminal summary is shown (`--color`, `-q`, `-v`). Report files never use it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Style {
+    /// ANSI colours: the verdict line red or green, failure marks red, advisories yellow.
+    pub color: bool,
+    /// Only the verdict line.
+    pub quiet: bool,
+    /// 1 (`-v`): also every finding with its replay line (not only the distinct ones).
+    pub verbose: u8,
+}
+
+const RED: &str = "\x1b[31m";
+const GREEN: &str = "\x1b[32m";
+const YELLOW: &str = "\x1b[33m";
+const BOLD: &str = "\x1b[1m";
+const RESET: &str = "\x1b[0m";
+
+impl Style {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color && !text.is_empty() {
+            format!("{code}{text}{RESET}")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+/// The summary as the run prints it by default (no colour).
 pub fn render(r: &Report) -> String {
+    render_styled(r, &Style::default())
+}
+
+/// The summary in `style`: colours go on the marks, the advisory heading and the verdict
+/// line; `quiet` keeps the verdict line alone; `verbose` adds every finding's replay line.
+pub fn render_styled(r: &Report, style: &Style) -> String {
+    let verdict = verdict_line(r);
+    let passing = super::gate(r, None) == crate::exit_codes::OK;
+    let verdict = style.paint(
+        &format!("{BOLD}{}", if passing { GREEN } else { RED }),
+        verdict.trim_end(),
+    ) + "\n";
+    if style.quiet {
+        return verdict;
+    }
     let mut by_check: BTreeMap<&str, (u64, u64, u64)> = BTreeMap::new();
     for c in &r.counts {
         let e = by_check.entry(&c.check).or_default();
@@ -30,11 +73,11 @@ pub fn render(r: &Report) -> String {
             out,
             "{check:<28} {p:>8} {f:>8} {a:>9}{}",
             if *f > 0 {
-                "  ✗"
+                style.paint(RED, "  ✗")
             } else if *a > 0 {
-                "  ~"
+                style.paint(YELLOW, "  ~")
             } else {
-                ""
+                String::new()
             }
         );
     }
@@ -42,7 +85,7 @@ pub fn render(r: &Report) -> String {
     let failures = r.distinct(r.failures());
     let advisories = r.distinct(r.advisories());
     for d in failures.iter().take(SHOWN_FAILURES) {
-        entry(&mut out, "✗", d, r.is_known(d.first));
+        entry(&mut out, &style.paint(RED, "✗"), d, r.is_known(d.first));
     }
     if failures.len() > SHOWN_FAILURES {
         let _ = writeln!(
@@ -54,10 +97,11 @@ pub fn render(r: &Report) -> String {
     if !advisories.is_empty() {
         let _ = writeln!(
             out,
-            "advisories (the expectation is our assumption, not the document's; they fail the gate only with --strict):"
+            "{}",
+            style.paint(YELLOW, "advisories (the expectation is our assumption, not the document's; they fail the gate only with --strict):")
         );
         for d in advisories.iter().take(SHOWN_ADVISORIES) {
-            entry(&mut out, "~", d, r.is_known(d.first));
+            entry(&mut out, &style.paint(YELLOW, "~"), d, r.is_known(d.first));
         }
         if advisories.len() > SHOWN_ADVISORIES {
             let _ = writeln!(
@@ -75,7 +119,8 @@ pub fn render(r: &Report) -> String {
         let list: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
         let _ = writeln!(
             out,
-            "transport: {} request(s) got no usable answer ({}); first: {} {} — {}",
+            "{}: {} request(s) got no usable answer ({}); first: {} {} — {}",
+            style.paint(RED, "transport"),
             r.transport_problems.len(),
             list.join(", "),
             r.transport_problems[0].version,
@@ -124,6 +169,27 @@ pub fn render(r: &Report) -> String {
     if let Some(why) = &r.meta.snapshots_skipped {
         let _ = writeln!(out, "snapshots: not checked ({why})");
     }
+    if style.verbose >= 1 && !r.findings.is_empty() {
+        let _ = writeln!(out, "findings ({}), each with its replay line:", r.findings.len());
+        for f in &r.findings {
+            let mark = if f.advisory {
+                style.paint(YELLOW, "~")
+            } else {
+                style.paint(RED, "✗")
+            };
+            let _ = writeln!(out, "{mark} {} {}: {}", f.case, f.check, f.label);
+            if !f.replay.is_empty() {
+                let _ = writeln!(out, "    replay:   {}", f.replay);
+            }
+        }
+    }
+    out.push_str(&verdict);
+    out
+}
+
+/// "N failures, M advisories (D + E distinct); R requests in S s …", as every format says.
+fn verdict_line(r: &Report) -> String {
+    let mut out = String::new();
     let secs = r.meta.duration_ms as f64 / 1000.0;
     let _ = writeln!(
         out,

@@ -164,6 +164,15 @@ impl Generation {
 
     pub async fn run(&self, ctx: &VersionCtx<'_>) {
         use futures::StreamExt;
+        // No operation of this version selected (--include/--exclude-operation): no setup.
+        if !ctx
+            .spec
+            .operations
+            .iter()
+            .any(|o| ctx.operations.allows(&o.operation_id))
+        {
+            return;
+        }
         let mut names = ctx.names("generated");
         let mut b = ctx.params.clone();
         let mut setup_failed: Option<String> = None;
@@ -196,7 +205,12 @@ impl Generation {
             ..Default::default()
         };
         let setup_failed = setup_failed.as_deref();
-        for op in &ctx.spec.operations {
+        for op in ctx
+            .spec
+            .operations
+            .iter()
+            .filter(|o| ctx.operations.allows(&o.operation_id))
+        {
             if let Some(why) = self
                 .operations
                 .get(&op.operation_id)
@@ -215,6 +229,7 @@ impl Generation {
             .enumerate()
             .filter(|(_, op)| {
                 ctx.wants_prefix(&format!("{}/{}", ctx.version, op.operation_id))
+                    && ctx.operations.allows(&op.operation_id)
                     && ctx.in_partition(&op.operation_id)
                     && self
                         .operations
@@ -233,6 +248,177 @@ impl Generation {
             .buffer_unordered(ctx.concurrency)
             .collect::<Vec<()>>()
             .await;
+    }
+}
+
+impl Generation {
+    /// The cases `run` would send on `ctx`'s version, without sending (`--list-cases`):
+    /// setup steps, then per selected operation its valid, invalid, unknown-id, boundary
+    /// and bad-auth cases. Path values that setup steps bind are printed as templates.
+    pub fn list(&self, ctx: &VersionCtx<'_>) -> Vec<super::list::Listed> {
+        use super::list::{fill_path, query_suffix, Listed};
+        let mut out = Vec::new();
+        let selected: Vec<&OperationSchema> = ctx
+            .spec
+            .operations
+            .iter()
+            .filter(|op| {
+                ctx.wants_prefix(&format!("{}/{}", ctx.version, op.operation_id))
+                    && ctx.operations.allows(&op.operation_id)
+                    && ctx.in_partition(&op.operation_id)
+                    && self
+                        .operations
+                        .get(&op.operation_id)
+                        .is_none_or(|c| c.skip.is_none())
+            })
+            .collect();
+        if selected.is_empty() {
+            return out;
+        }
+        let b = ctx.params.clone();
+        let v = &ctx.version;
+        for (i, st) in self.setup.iter().enumerate() {
+            if st.versions.as_ref().is_some_and(|x| !x.contains(v)) {
+                continue;
+            }
+            let case = format!("{v}/setup/{}", i + 1);
+            if !ctx.wants(&case) {
+                continue;
+            }
+            out.push(super::suite::list_step(
+                st,
+                ctx,
+                &b,
+                case,
+                st.name
+                    .clone()
+                    .unwrap_or_else(|| format!("setup step {}", i + 1)),
+            ));
+        }
+        let default_cfg = OperationConfig {
+            positive: true,
+            ..Default::default()
+        };
+        for op in selected {
+            let cfg = self.operations.get(&op.operation_id).unwrap_or(&default_cfg);
+            let id = &op.operation_id;
+            let path_of = |g: &GeneratedRequest, unknown: bool| {
+                let mut values = serde_json::Map::new();
+                for (name, generated) in &g.path_params {
+                    let val = if unknown {
+                        Value::String(ctx.profile.unknown_id.clone())
+                    } else {
+                        cfg.path
+                            .get(name)
+                            .cloned()
+                            .unwrap_or_else(|| Value::String(generated.clone()))
+                    };
+                    values.insert(name.clone(), val);
+                }
+                format!(
+                    "{}{}",
+                    fill_path(op.path.clone(), &values, &b),
+                    query_suffix(&g.query)
+                )
+            };
+            let mut push = |case: String, g: &GeneratedRequest, unknown: bool, label: String| {
+                if ctx.wants(&case) {
+                    out.push(Listed {
+                        case,
+                        method: op.method.clone(),
+                        path: path_of(g, unknown),
+                        label,
+                    });
+                }
+            };
+            let strategy = case::valid_request_strategy(op, &ctx.spec.doc);
+            let mut runner = case::runner(ctx.seed, &format!("{id}/valid"));
+            for i in 0..ctx.cases {
+                let Ok(tree) = draw_valid(ctx, op, &strategy, &mut runner) else {
+                    break;
+                };
+                let g = with_fixed_values(cfg, &b, tree.current());
+                push(
+                    format!("{v}/{id}/valid/{i}"),
+                    &g,
+                    false,
+                    format!("valid request: {}", g.label),
+                );
+            }
+            let with_body = OperationSchema {
+                body_required: op.body.is_some(),
+                ..op.clone()
+            };
+            let base_strategy = case::valid_request_strategy(&with_body, &ctx.spec.doc);
+            let first = draw_valid(
+                ctx,
+                op,
+                &base_strategy,
+                &mut case::runner(ctx.seed, &format!("{id}/valid")),
+            )
+            .ok()
+            .map(|mut t| {
+                let drawn = t.current();
+                while t.simplify() {}
+                let simplest = t.current();
+                if body_valid(ctx, op, &simplest) {
+                    simplest
+                } else {
+                    drawn
+                }
+            });
+            let Some(base) = first.map(|g| with_fixed_values(cfg, &b, g)) else {
+                continue;
+            };
+            let invalid = case::invalid_requests(op, &ctx.spec.doc, &base, &ctx.spec.schemas);
+            for (j, g) in invalid.iter().enumerate() {
+                if g.raw_body.as_deref() == Some("null")
+                    && !op.body_required
+                    && ctx.profile.null_body.is_some()
+                {
+                    continue;
+                }
+                push(
+                    format!("{v}/{id}/invalid/{j}"),
+                    g,
+                    false,
+                    format!("invalid request: {}", g.label),
+                );
+            }
+            if op.path.contains('{') && !ctx.profile.upserts(id) {
+                push(
+                    format!("{v}/{id}/unknown/0"),
+                    &base,
+                    true,
+                    "request naming an unknown id".into(),
+                );
+            }
+            if let (Some(schema), Some(body)) = (&op.body, &base.body) {
+                let fixed = fixed_body(cfg, &b);
+                let boundaries: Vec<_> = case::boundary_instances(schema, &ctx.spec.doc, body)
+                    .into_iter()
+                    .filter(|(_, inst)| ctx.spec.schemas.is_valid(schema, inst))
+                    .filter(|(_, inst)| fixed.iter().all(|(p, v)| inst.pointer(p) == Some(v)))
+                    .collect();
+                for (j, (label, inst)) in boundaries.into_iter().enumerate() {
+                    let g = GeneratedRequest {
+                        body: Some(inst),
+                        label: format!("boundary {label}"),
+                        ..base.clone()
+                    };
+                    push(format!("{v}/{id}/boundary/{j}"), &g, false, g.label.clone());
+                }
+            }
+            for (k, auth) in ctx.client.signer().negative_cases().iter().enumerate() {
+                push(
+                    format!("{v}/{id}/auth/{k}"),
+                    &base,
+                    false,
+                    format!("{auth:?} request"),
+                );
+            }
+        }
+        out
     }
 }
 

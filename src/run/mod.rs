@@ -5,9 +5,11 @@
 
 pub mod generation;
 pub mod ledger;
+pub mod list;
 pub mod plaintext;
 pub mod record;
 pub mod secrets;
+pub mod select;
 pub mod session;
 pub mod suite;
 pub mod template;
@@ -41,6 +43,10 @@ pub struct VersionCtx<'a> {
     /// Fixtures (`--param`, or what the embedded target seeds), bound first in every suite
     /// and in generation.json.
     pub params: &'a template::Bindings,
+    /// `--include-operation` / `--exclude-operation`.
+    pub operations: &'a select::OperationFilter,
+    /// `--max-response-time` in milliseconds.
+    pub max_response_ms: Option<u64>,
 }
 
 impl VersionCtx<'_> {
@@ -88,6 +94,7 @@ impl VersionCtx<'_> {
             op,
             profile: self.profile,
             also_allowed: self.also_allowed(&op.operation_id),
+            max_response_ms: self.max_response_ms,
         }
     }
 }

@@ -169,6 +169,11 @@ pub struct RunPlan {
     /// `kmsconform replay …` without `--case`, for the replay line of each finding.
     pub replay_prefix: String,
     pub progress: Option<indicatif::ProgressBar>,
+    /// `--include-operation` / `--exclude-operation`: generated cases of other operations
+    /// are not sent, nor suites that call one.
+    pub operations: super::select::OperationFilter,
+    /// `--max-response-time` in milliseconds (the `max_response_time` check).
+    pub max_response_ms: Option<u64>,
 }
 
 impl RunPlan {
@@ -192,10 +197,12 @@ impl RunPlan {
             interrupt: None,
             replay_prefix: String::new(),
             progress: None,
+            operations: Default::default(),
+            max_response_ms: None,
         }
     }
 
-    fn wants(&self, suite: &str) -> bool {
+    pub fn wants(&self, suite: &str) -> bool {
         self.suites.is_empty() || self.suites.iter().any(|s| s == suite)
     }
 }
@@ -304,7 +311,12 @@ impl<'s> Session<'s> {
         for (k, v) in &target.params {
             params.insert(k.clone(), serde_json::Value::String(v.clone()));
         }
-        let secrets = [creds.secret_values(), client.proxy_secrets()].concat();
+        let secrets = [
+            creds.secret_values(),
+            client.proxy_secrets(),
+            client.header_secrets(),
+        ]
+        .concat();
         Ok(Session {
             set,
             client,
@@ -402,6 +414,8 @@ impl<'s> Session<'s> {
                 expected_statuses: &inputs.generation.expected_statuses,
                 partition: plan.partition,
                 params: &self.params,
+                operations: &plan.operations,
+                max_response_ms: plan.max_response_ms,
             })
             .collect();
         self.check_fixtures(plan, inputs)?;
@@ -416,7 +430,7 @@ impl<'s> Session<'s> {
             inputs
                 .suites
                 .iter()
-                .filter(|s| plan.wants(&s.name))
+                .filter(|s| plan.wants(&s.name) && plan.operations.blocks(s).is_none())
                 .map(|s| s.name.clone()),
         );
         let all_ops = set.all_operations();
@@ -442,12 +456,19 @@ impl<'s> Session<'s> {
                 absent_operations(ctx, &all_ops).await;
             }
             // Suites are independent of each other (each creates its own resources), so
-            // they run concurrently; each one's steps stay in order.
-            let jobs = inputs
+            // they run concurrently; each one's steps stay in order. A suite that calls an
+            // operation the filter leaves out is not run; the coverage says why.
+            let wanted = inputs
                 .suites
                 .iter()
-                .filter(|s| plan.wants(&s.name) && ctx.in_partition(&format!("suite/{}", s.name)))
-                .map(|s| suite::run_suite(s, ctx));
+                .filter(|s| plan.wants(&s.name) && ctx.in_partition(&format!("suite/{}", s.name)));
+            let mut jobs = Vec::new();
+            for s in wanted {
+                match plan.operations.blocks(s) {
+                    None => jobs.push(suite::run_suite(s, ctx)),
+                    Some(op) => suite::skip_filtered(s, ctx, &plan.operations.reason(s, &op)),
+                }
+            }
             futures::future::join_all(jobs).await;
         }
         let leftovers = final_cleanup(&ctxs, &ledger).await;
@@ -470,7 +491,7 @@ impl<'s> Session<'s> {
 
 /// The operation of the credentials probe: the profile's, else the first GET with no path
 /// and no required parameter.
-fn probe_operation<'a>(ctx: &'a VersionCtx) -> Option<&'a crate::spec::Operation> {
+pub(crate) fn probe_operation<'a>(ctx: &'a VersionCtx) -> Option<&'a crate::spec::Operation> {
     match &ctx.profile.probe {
         Some(id) => ctx.spec.operation(id),
         None => ctx.spec.operations.iter().find(|o| {
@@ -564,7 +585,7 @@ async fn absent_operations(
 ) {
     for (id, (method, path)) in all
         .iter()
-        .filter(|(id, _)| ctx.spec.operation(id).is_none())
+        .filter(|(id, _)| ctx.spec.operation(id).is_none() && ctx.operations.allows(id))
     {
         let case = format!("{}/{id}/absent/0", ctx.version);
         if !ctx.wants(&case) || !ctx.in_partition(id) {

@@ -643,6 +643,125 @@ pub async fn run_suite(s: &Suite, ctx: &VersionCtx<'_>) {
     }
 }
 
+/// The cases `run_suite` would send on `ctx`'s version (`--list-cases`), without sending:
+/// one per step (per item of a `for_each`, per plaintext length of a `repeat` group).
+/// Values bound from earlier responses stay templates.
+pub fn list_suite(s: &Suite, ctx: &VersionCtx<'_>) -> Vec<super::list::Listed> {
+    let mut out = Vec::new();
+    if !applies(&s.versions, &ctx.version) {
+        return out;
+    }
+    let prefix = format!("{}/suite/{}", ctx.version, s.name);
+    if !ctx.wants_prefix(&prefix) {
+        return out;
+    }
+    let mut names = ctx.names(&format!("suite/{}", s.name));
+    let mut b = ctx.params.clone();
+    for (k, v) in &s.vars {
+        let v = match v {
+            Value::String(x) if x.contains("{{unique}}") => {
+                Value::String(x.replace("{{unique}}", &names.fresh()))
+            }
+            other => other.clone(),
+        };
+        b.insert(k.clone(), v);
+    }
+    for (i, st) in s.steps.iter().enumerate() {
+        if !applies(&st.versions, &ctx.version) {
+            continue;
+        }
+        b.insert("unique".into(), Value::String(names.fresh()));
+        let label = st.label(&s.name, i);
+        let case = format!("{prefix}/{}", i + 1);
+        if let Some(r) = &st.repeat {
+            for len in plaintext::lengths(None)
+                .into_iter()
+                .filter(|n| r.max_len.is_none_or(|m| *n <= m))
+            {
+                b.insert(
+                    "plaintext".into(),
+                    Value::String(plaintext::plaintext_b64(ctx.seed, len)),
+                );
+                b.insert("plaintext_len".into(), Value::from(len));
+                for (k, sub) in r.steps.iter().enumerate() {
+                    if applies(&sub.versions, &ctx.version) {
+                        out.push(list_step(
+                            sub,
+                            ctx,
+                            &b,
+                            format!("{case}/len{len}/{}", k + 1),
+                            format!("{label}: {} ({len}-byte plaintext)", sub.label("repeat", k)),
+                        ));
+                    }
+                }
+            }
+            continue;
+        }
+        match &st.for_each {
+            Some(items) => {
+                for (j, item) in items.iter().enumerate() {
+                    b.insert("item".into(), item.clone());
+                    out.push(list_step(st, ctx, &b, format!("{case}.{}", j + 1), label.clone()));
+                }
+            }
+            None => out.push(list_step(st, ctx, &b, case, label)),
+        }
+    }
+    out
+}
+
+/// One step as `--list-cases` prints it: method, and path with what `b` binds filled in.
+pub fn list_step(
+    st: &Step,
+    ctx: &VersionCtx<'_>,
+    b: &Bindings,
+    case: String,
+    label: String,
+) -> super::list::Listed {
+    let call = st
+        .call
+        .as_deref()
+        .or(st.paginate.as_ref().map(|p| p.call.as_str()));
+    let (method, path) = match (call.and_then(|c| ctx.spec.operation(c)), &st.raw) {
+        (Some(o), _) => (o.method.clone(), o.path.clone()),
+        (None, Some(r)) => (r.method.clone(), r.path.clone()),
+        (None, None) => ("-".into(), call.unwrap_or("-").to_string()),
+    };
+    let mut path = super::list::fill_path(path, &st.path, b);
+    let q = st.paginate.as_ref().map(|p| &p.query).unwrap_or(&st.query);
+    let query: Vec<(String, String)> = q
+        .iter()
+        .filter_map(|(k, v)| match render(v, b) {
+            Ok(Value::Null) => None,
+            Ok(x) => Some((k.clone(), text(&x))),
+            Err(_) => Some((k.clone(), text(v))),
+        })
+        .collect();
+    path.push_str(&super::list::query_suffix(&query));
+    super::list::Listed {
+        case,
+        method: method.to_uppercase(),
+        path,
+        label,
+    }
+}
+
+/// A suite left out by `--include-operation` / `--exclude-operation`: each of its steps
+/// that applies to this version is counted in the coverage as not sent, with `reason`.
+pub fn skip_filtered(s: &Suite, ctx: &VersionCtx<'_>, reason: &str) {
+    if !applies(&s.versions, &ctx.version) {
+        return;
+    }
+    for st in s.steps.iter().filter(|st| applies(&st.versions, &ctx.version)) {
+        let op = st
+            .call
+            .as_deref()
+            .or(st.paginate.as_ref().map(|p| p.call.as_str()))
+            .unwrap_or("-");
+        ctx.recorder.skip(&ctx.version, op, "suite", reason, 1);
+    }
+}
+
 /// Count the steps a suite no longer sends after `label` got no usable answer.
 fn skip_rest(ctx: &VersionCtx<'_>, rest: &[Step], label: &str) {
     let reason = format!("step '{label}' got no usable answer (a transport problem)");

@@ -108,6 +108,17 @@ impl Transport {
             Transport::Connect(_) | Transport::Tls(_) | Transport::HeadersTimeout(_)
         )
     }
+    /// Worth another attempt under `--retries`: the connection failed or broke, or an answer
+    /// did not come in time. TLS and decoding failures would fail the same way again.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Transport::Connect(_)
+                | Transport::Reset(_)
+                | Transport::HeadersTimeout(_)
+                | Transport::BodyTimeout(_)
+        )
+    }
     pub fn kind(&self) -> &'static str {
         match self {
             Transport::Connect(_) => "connect",
@@ -133,6 +144,66 @@ pub struct ClientOptions {
     pub ca_cert: Option<Vec<u8>>,
     /// Added to every request (`-H`).
     pub extra_headers: Vec<(String, String)>,
+    /// At most this many requests per period, over every request of the client (the run).
+    pub rate_limit: Option<RateLimit>,
+    /// Extra attempts after a transport error (connect, reset, timeouts); never after an
+    /// HTTP response, whatever its status.
+    pub retries: u32,
+    /// Print one line per request to stderr (`-vv`).
+    pub trace: bool,
+}
+
+/// `--rate-limit N/s` or `N/m`: `requests` per `per`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub requests: u32,
+    pub per: Duration,
+}
+
+impl RateLimit {
+    /// The spacing between two consecutive requests.
+    pub fn interval(&self) -> Duration {
+        self.per / self.requests.max(1)
+    }
+}
+
+impl std::str::FromStr for RateLimit {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let err = || format!("'{s}' is not a rate: write N/s or N/m (N a whole number of requests, at least 1)");
+        let (n, unit) = s.trim().split_once('/').ok_or_else(err)?;
+        let requests: u32 = n.trim().parse().map_err(|_| err())?;
+        let per = match unit.trim() {
+            "s" => Duration::from_secs(1),
+            "m" => Duration::from_secs(60),
+            _ => return Err(err()),
+        };
+        if requests == 0 {
+            return Err(err());
+        }
+        Ok(Self { requests, per })
+    }
+}
+
+/// A fixed-interval limiter shared by every request of a client: request k may not start
+/// before the start of request k-1 plus the interval.
+#[derive(Debug)]
+struct Limiter {
+    interval: Duration,
+    next: parking_lot::Mutex<Option<tokio::time::Instant>>,
+}
+
+impl Limiter {
+    async fn acquire(&self) {
+        let at = {
+            let mut next = self.next.lock();
+            let now = tokio::time::Instant::now();
+            let at = next.map_or(now, |n| n.max(now));
+            *next = Some(at + self.interval);
+            at
+        };
+        tokio::time::sleep_until(at).await;
+    }
 }
 
 impl Default for ClientOptions {
@@ -144,6 +215,9 @@ impl Default for ClientOptions {
             insecure: false,
             ca_cert: None,
             extra_headers: vec![],
+            rate_limit: None,
+            retries: 0,
+            trace: false,
         }
     }
 }
@@ -157,6 +231,7 @@ pub struct Client {
     opts: ClientOptions,
     /// The proxy URL as given (with any password), None when direct.
     proxy: Option<String>,
+    limiter: Option<Arc<Limiter>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -204,6 +279,12 @@ impl Client {
             }
         }
         let http = b.build().map_err(|e| ClientError::Build(e.to_string()))?;
+        let limiter = opts.rate_limit.map(|r| {
+            Arc::new(Limiter {
+                interval: r.interval(),
+                next: parking_lot::Mutex::new(None),
+            })
+        });
         Ok(Self {
             base,
             http,
@@ -211,6 +292,7 @@ impl Client {
             signer,
             opts,
             proxy,
+            limiter,
         })
     }
 
@@ -257,9 +339,33 @@ impl Client {
         }
     }
 
-    /// Signing headers for a reproduction line: values that are secret or change with time
-    /// become environment references (`$SCP_SIGNATURE`), stable public ones stay literal.
+    /// The values of the `-H` headers whose names say they carry a credential: secrets of
+    /// the run, scrubbed from every output.
+    pub fn header_secrets(&self) -> Vec<String> {
+        self.opts
+            .extra_headers
+            .iter()
+            .filter(|(k, _)| header_is_secret(k))
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// Headers for a reproduction line: the signer's, whose values that are secret or change
+    /// with time become environment references (`$SCP_SIGNATURE`) and stable public ones
+    /// stay literal, then the `-H` headers (credential-looking ones as `$NAME` references).
     pub fn curl_auth_headers(&self, method: &str, url: &str) -> Vec<String> {
+        let mut out = self.signing_curl_headers(method, url);
+        for (k, v) in &self.opts.extra_headers {
+            if header_is_secret(k) {
+                out.push(format!("{k}: ${}", env_reference(k)));
+            } else {
+                out.push(format!("{k}: {v}"));
+            }
+        }
+        out
+    }
+
+    fn signing_curl_headers(&self, method: &str, url: &str) -> Vec<String> {
         let input = HttpRequest {
             method,
             url,
@@ -295,7 +401,35 @@ impl Client {
         url
     }
 
+    /// Sends `req` (after the rate limiter), retrying transport errors up to
+    /// `ClientOptions::retries` times; an HTTP response, whatever its status, is returned.
     pub async fn send(&self, req: &Request) -> Result<Response, Transport> {
+        let mut attempt = 0u32;
+        loop {
+            if let Some(l) = &self.limiter {
+                l.acquire().await;
+            }
+            let r = self.send_once(req).await;
+            if self.opts.trace {
+                let outcome = match &r {
+                    Ok(resp) => format!("{} in {} ms", resp.status, resp.elapsed_ms),
+                    Err(t) => format!("no answer ({})", t.kind()),
+                };
+                eprintln!("request: {} {} -> {outcome}", req.method.to_uppercase(), self.url(req));
+            }
+            match r {
+                Err(t) if t.is_retryable() && attempt < self.opts.retries => {
+                    attempt += 1;
+                    // 100 ms, 200 ms, 400 ms, … at most 2 s between attempts.
+                    let wait = Duration::from_millis(100u64 << attempt.min(5).saturating_sub(1));
+                    tokio::time::sleep(wait.min(Duration::from_secs(2))).await;
+                }
+                r => return r,
+            }
+        }
+    }
+
+    async fn send_once(&self, req: &Request) -> Result<Response, Transport> {
         let url = self.url(req);
         let method_text = req.method.to_uppercase();
         let method = reqwest::Method::from_bytes(method_text.as_bytes())
@@ -531,6 +665,20 @@ pub fn header_is_secret(name: &str) -> bool {
         || n.contains("apikey")
 }
 
+/// `X-Api-Key` → `X_API_KEY`: the environment variable a reproduction line names for a
+/// secret header's value.
+pub fn env_reference(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 /// A proxy URL for people: as given, with any password replaced by `<redacted>`.
 pub fn shown_proxy(p: &str) -> String {
     let Some((scheme, rest)) = p.split_once("://") else {
@@ -612,6 +760,29 @@ mod tests {
         assert_eq!(shown_proxy("http://proxy:3128/"), "http://proxy:3128/");
         assert_eq!(shown_proxy("http://u@proxy"), "http://u@proxy");
         assert_eq!(percent_decode("p%40ss%zz%4"), b"p@ss%zz%4");
+    }
+
+    #[test]
+    fn rates_parse_per_second_and_per_minute() {
+        let r: RateLimit = "10/s".parse().unwrap();
+        assert_eq!(r.interval(), Duration::from_millis(100));
+        let r: RateLimit = "30/m".parse().unwrap();
+        assert_eq!(r.interval(), Duration::from_secs(2));
+        for bad in ["", "10", "0/s", "-1/s", "1.5/s", "10/h", "x/s", "10/"] {
+            assert!(bad.parse::<RateLimit>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_connection_and_timeout_failures_are_retried() {
+        assert!(Transport::Connect("x".into()).is_retryable());
+        assert!(Transport::Reset("x".into()).is_retryable());
+        assert!(Transport::HeadersTimeout(1).is_retryable());
+        assert!(Transport::BodyTimeout(1).is_retryable());
+        assert!(!Transport::Tls("x".into()).is_retryable());
+        assert!(!Transport::Decode("x".into()).is_retryable());
+        assert!(!Transport::Other("x".into()).is_retryable());
+        assert_eq!(env_reference("X-Api-Key"), "X_API_KEY");
     }
 
     #[test]
