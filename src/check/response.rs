@@ -390,6 +390,7 @@ mod tests {
             elapsed_ms: 0,
             headers: vec![],
             sent_secrets: vec![],
+            sent_headers: vec![],
         }
     }
 

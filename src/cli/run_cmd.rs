@@ -207,7 +207,7 @@ pub fn run_cmd(a: RunArgs, case_filter: Option<String>) -> Outcome {
                 super::snapshots_cmd::apply(&mut report, &snapshot_dir, &set, snapshots, &outcome)?;
             }
         }
-        let scrubber = outcome.recorder.secrets.final_scrubber();
+        let scrubber = &outcome.scrubber;
         print!("{}", scrubber.scrub(&summary::render(&report)));
         if outcome.interrupted {
             println!("interrupted: the report covers the cases sent before Ctrl-C");
@@ -371,8 +371,8 @@ pub fn bench_cmd(a: BenchArgs) -> Outcome {
             let session = Session::open(&set, &target, None).await.map_err(CliError::from)?;
             let o = session.run(&plan, &inputs).await.map_err(CliError::from)?;
             let secs = o.elapsed.as_secs_f64();
-            let n = o.recorder.requests();
-            let findings = o.recorder.findings();
+            let n = o.collected.requests;
+            let findings = &o.collected.findings;
             println!(
                 "{label}: {n} validated requests in {secs:.2} s = {:.0} req/s, {} failures, {} advisories",
                 n as f64 / secs.max(1e-9),

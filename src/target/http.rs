@@ -69,6 +69,10 @@ pub struct Response {
     /// target reflects of them can be scrubbed. Never serialised.
     #[serde(skip)]
     pub sent_secrets: Vec<String>,
+    /// Every header the request carried (the signer's and the extra ones included), secret
+    /// values replaced by `<redacted>`: what a recording of the exchange may show.
+    #[serde(skip)]
+    pub sent_headers: Vec<(String, String)>,
 }
 
 impl Response {
@@ -328,6 +332,14 @@ impl Client {
             .chain(headers.iter().filter(|(k, _)| header_is_secret(k)))
             .map(|(_, v)| v.clone())
             .collect();
+        let sent_headers: Vec<(String, String)> = signed
+            .iter()
+            .chain(headers.iter())
+            .map(|(k, v)| {
+                let secret = self.signer.is_secret_header(k) || header_is_secret(k);
+                (k.clone(), if secret { "<redacted>".into() } else { v.clone() })
+            })
+            .collect();
         let mut rb = self.http.request(method, &url);
         for (k, v) in signed.iter().chain(headers.iter()) {
             rb = rb.header(k, v);
@@ -392,6 +404,7 @@ impl Client {
             elapsed_ms: started.elapsed().as_millis() as u64,
             headers: resp_headers,
             sent_secrets,
+            sent_headers,
         })
     }
 
