@@ -197,6 +197,7 @@ pub fn response(vocab: Vec<String>) -> impl Strategy<Value = Response> {
                 elapsed_ms,
                 headers,
                 sent_secrets: vec![],
+                sent_headers: vec![],
             }
         })
 }

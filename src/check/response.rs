@@ -408,6 +408,7 @@ mod tests {
             elapsed_ms: 0,
             headers: vec![],
             sent_secrets: vec![],
+            sent_headers: vec![],
         }
     }
 

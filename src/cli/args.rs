@@ -268,7 +268,9 @@ impl TargetArgs {
                 "--timeout must be at least 1 second".into(),
             ));
         }
-        let client = self.http.client_options(Duration::from_secs(self.timeout))?;
+        let client = self
+            .http
+            .client_options(Duration::from_secs(self.timeout))?;
         let kind = if self.is_embedded() {
             let o = embedded::Options {
                 faults: self.faults.clone(),

@@ -129,8 +129,8 @@ pub async fn transcript_run(
     plan.capture = true;
     let inputs = Inputs::load(ex.set, &ex.suites_dir, &plan)?;
     let session = Session::open(ex.set, target, ex.creds.clone()).await?;
-    let outcome = session.run(&plan, &inputs).await?;
-    let t = outcome.recorder.transcript();
+    let mut outcome = session.run(&plan, &inputs).await?;
+    let t = std::mem::take(&mut outcome.transcript);
     Ok((outcome, t))
 }
 

@@ -56,10 +56,10 @@ impl GateArgs {
             let known = r.findings.iter().filter(|f| r.is_known(f)).count();
             if !quiet {
                 println!(
-                "baseline: {known} of {} findings are known; {} gating",
-                r.findings.len(),
-                r.gating().count()
-            );
+                    "baseline: {known} of {} findings are known; {} gating",
+                    r.findings.len(),
+                    r.gating().count()
+                );
             }
         }
         if let Some(dir) = report_dir {

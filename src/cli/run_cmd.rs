@@ -260,8 +260,8 @@ pub fn run_cmd(a: RunArgs, case_filter: Option<String>) -> Outcome {
         for (k, v) in &a.target.params {
             params.insert(k.clone(), serde_json::Value::String(v.clone()));
         }
-        let listed = crate::run::list::list_cases(&set, &plan, &inputs, &params)
-            .map_err(CliError::Input)?;
+        let listed =
+            crate::run::list::list_cases(&set, &plan, &inputs, &params).map_err(CliError::Input)?;
         let mut out = String::new();
         for l in &listed {
             out.push_str(&l.to_string());
@@ -309,7 +309,7 @@ pub fn run_cmd(a: RunArgs, case_filter: Option<String>) -> Outcome {
                 super::snapshots_cmd::apply(&mut report, &snapshot_dir, &set, snapshots, &outcome)?;
             }
         }
-        let scrubber = outcome.recorder.secrets.final_scrubber();
+        let scrubber = &outcome.scrubber;
         print!("{}", scrubber.scrub(&summary::render_styled(&report, &style)));
         if outcome.interrupted {
             println!("interrupted: the report covers the cases sent before Ctrl-C");
@@ -390,6 +390,9 @@ pub struct BenchArgs {
     /// Also time this many default conformance runs (all versions, all suites).
     #[arg(long, default_value_t = 3)]
     pub runs: usize,
+    /// Skip the load test: only the timed runs (so the peak RSS printed is theirs).
+    #[arg(long)]
+    pub no_load_test: bool,
     /// Where the embedded target's cryptography runs, for the load test and the runs:
     /// `local` (default) or `openbao=URL` (token from BAO_TOKEN, else VAULT_TOKEN).
     #[arg(long)]
@@ -439,16 +442,24 @@ pub fn bench_cmd(a: BenchArgs) -> Outcome {
             .map_err(|e| CliError::Unusable(format!("the crypto engine: {e}")))?;
         println!("crypto: {engine}");
         let creds = cfg.credentials.clone();
-        let server = crate::reference::spawn(cfg, "127.0.0.1:0".parse().expect("loopback address"))
-            .await
-            .map_err(|e| CliError::Internal(format!("cannot start the embedded target: {e:#}")))?;
-        let r = crate::reference::load_test(&server.base_url(), &creds, a.clients, a.requests).await?;
-        let secs = r.elapsed.as_secs_f64();
-        println!(
-            "load test: {} clients x {} requests: {} requests in {:.2} s = {:.0} req/s; 5xx {}, lost updates {}, round-trip failures {}, unexpected status {}",
-            a.clients, a.requests, r.requests, secs, r.requests as f64 / secs.max(1e-9), r.status_5xx, r.lost_updates, r.roundtrip_failures, r.unexpected_status
-        );
-        server.shutdown().await;
+        let mut ok = true;
+        if !a.no_load_test {
+            let server =
+                crate::reference::spawn(cfg, "127.0.0.1:0".parse().expect("loopback address"))
+                    .await
+                    .map_err(|e| {
+                        CliError::Internal(format!("cannot start the embedded target: {e:#}"))
+                    })?;
+            let r = crate::reference::load_test(&server.base_url(), &creds, a.clients, a.requests)
+                .await?;
+            let secs = r.elapsed.as_secs_f64();
+            println!(
+                "load test: {} clients x {} requests: {} requests in {:.2} s = {:.0} req/s; 5xx {}, lost updates {}, round-trip failures {}, unexpected status {}",
+                a.clients, a.requests, r.requests, secs, r.requests as f64 / secs.max(1e-9), r.status_5xx, r.lost_updates, r.roundtrip_failures, r.unexpected_status
+            );
+            server.shutdown().await;
+            ok = r.status_5xx == 0 && r.lost_updates == 0 && r.roundtrip_failures == 0;
+        }
         let plans: Vec<(String, Vec<String>)> = (1..=a.runs)
             .map(|i| (format!("default run {i}"), vec![]))
             .chain([("generated cases".to_string(), vec!["generated".to_string()])])
@@ -467,8 +478,8 @@ pub fn bench_cmd(a: BenchArgs) -> Outcome {
             let session = Session::open(&set, &target, None).await.map_err(CliError::from)?;
             let o = session.run(&plan, &inputs).await.map_err(CliError::from)?;
             let secs = o.elapsed.as_secs_f64();
-            let n = o.recorder.requests();
-            let findings = o.recorder.findings();
+            let n = o.collected.requests;
+            let findings = &o.collected.findings;
             println!(
                 "{label}: {n} validated requests in {secs:.2} s = {:.0} req/s, {} failures, {} advisories",
                 n as f64 / secs.max(1e-9),
@@ -476,7 +487,16 @@ pub fn bench_cmd(a: BenchArgs) -> Outcome {
                 findings.iter().filter(|f| f.advisory).count()
             );
         }
-        let ok = r.status_5xx == 0 && r.lost_updates == 0 && r.roundtrip_failures == 0;
+        if let Some(kb) = peak_rss_kb() {
+            println!("peak RSS of this process: {:.1} MB", kb as f64 / 1024.0);
+        }
         Ok(if ok { exit_codes::OK } else { exit_codes::FINDINGS })
     })
+}
+
+/// The process's peak resident set (VmHWM), where /proc has it.
+fn peak_rss_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }

@@ -23,7 +23,7 @@ pub fn apply(
 ) -> Result<(), CliError> {
     let normalizer =
         Normalizer::from_spec(&set.latest().doc, &set.profile).map_err(CliError::Input)?;
-    let transcript = normalizer.transcript(&outcome.recorder.transcript());
+    let transcript = normalizer.transcript(&outcome.transcript);
     let results = snapshot::process(dir, set.api(), mode, &transcript)
         .map_err(|e| CliError::Input(format!("snapshots in {}: {e}", dir.display())))?;
     for r in results {

@@ -105,8 +105,9 @@ pub struct Report {
 impl Report {
     pub fn from_outcome(o: &RunOutcome, api: &str, cases: usize) -> Self {
         let counts = o
-            .recorder
-            .tallies()
+            .collected
+            .tallies
+            .clone()
             .into_iter()
             .map(
                 |(
@@ -127,8 +128,9 @@ impl Report {
             )
             .collect();
         let coverage = o
-            .recorder
-            .coverage()
+            .collected
+            .coverage
+            .clone()
             .into_iter()
             .map(|((operation, version, kind), c)| CoverageEntry {
                 operation,
@@ -144,22 +146,22 @@ impl Report {
                 tool_version: env!("CARGO_PKG_VERSION").into(),
                 api: api.into(),
                 target: o.target.clone(),
-                seed: o.recorder.seed(),
+                seed: o.seed,
                 run_id: o.run_id.clone(),
                 cases_per_operation: cases,
                 versions: o.versions.clone(),
                 suites: o.suites_run.clone(),
-                requests: o.recorder.requests(),
+                requests: o.collected.requests,
                 duration_ms: o.elapsed.as_millis() as u64,
                 stopped_early: o.stopped_early,
                 interrupted: o.interrupted,
-                strict: o.recorder.strict(),
+                strict: o.strict,
                 proxy: o.proxy.clone(),
                 snapshots_skipped: None,
             },
             counts,
-            findings: o.recorder.findings(),
-            transport_problems: o.recorder.transport_problems(),
+            findings: o.collected.findings.clone(),
+            transport_problems: o.collected.transport_problems.clone(),
             coverage,
             leftovers: o.leftovers.clone(),
             known_failures: Vec::new(),

@@ -170,7 +170,11 @@ pub fn render_styled(r: &Report, style: &Style) -> String {
         let _ = writeln!(out, "snapshots: not checked ({why})");
     }
     if style.verbose >= 1 && !r.findings.is_empty() {
-        let _ = writeln!(out, "findings ({}), each with its replay line:", r.findings.len());
+        let _ = writeln!(
+            out,
+            "findings ({}), each with its replay line:",
+            r.findings.len()
+        );
         for f in &r.findings {
             let mark = if f.advisory {
                 style.paint(YELLOW, "~")

@@ -300,7 +300,10 @@ impl Generation {
             ..Default::default()
         };
         for op in selected {
-            let cfg = self.operations.get(&op.operation_id).unwrap_or(&default_cfg);
+            let cfg = self
+                .operations
+                .get(&op.operation_id)
+                .unwrap_or(&default_cfg);
             let id = &op.operation_id;
             let path_of = |g: &GeneratedRequest, unknown: bool| {
                 let mut values = serde_json::Map::new();

@@ -53,13 +53,11 @@ pub fn list_cases(
             .map(|n| (n.to_string(), "listing-only".to_string()))
             .collect(),
     );
-    let signer = crate::target::sign::for_scheme(
-        &profile.auth.scheme,
-        &profile.auth.params,
-        &creds,
-        &|n| profile.env_names(n),
-    )
-    .map_err(|e| e.to_string())?;
+    let signer =
+        crate::target::sign::for_scheme(&profile.auth.scheme, &profile.auth.params, &creds, &|n| {
+            profile.env_names(n)
+        })
+        .map_err(|e| e.to_string())?;
     let base = BaseUrl::parse("http://127.0.0.1:9").map_err(|e| e.to_string())?;
     let client = Client::new(
         base,
@@ -70,25 +68,28 @@ pub fn list_cases(
         },
     )
     .map_err(|e| e.to_string())?;
-    let recorder = Recorder::new(RecorderConfig {
-        seed: plan.seed,
-        run_id: plan.run_id.clone(),
-        selection: plan.selection.clone(),
-        secret_fields: profile.secrets.fields.clone(),
-        credentials: vec![],
-        replay_prefix: String::new(),
-        strict: plan.strict,
-        stop_after: None,
-        known: vec![],
-        interrupt: None,
-        capture: false,
-        progress: None,
-    });
+    let recorder = Recorder::new(
+        RecorderConfig {
+            seed: plan.seed,
+            run_id: plan.run_id.clone(),
+            selection: plan.selection.clone(),
+            secret_fields: profile.secrets.fields.clone(),
+            credentials: vec![],
+            replay_prefix: String::new(),
+            strict: plan.strict,
+            stop_after: None,
+            known: vec![],
+            interrupt: None,
+        },
+        super::event::Events::new(vec![]),
+    );
     let ledger = Ledger::new(None);
     let all_ops = set.all_operations();
     let mut out = Vec::new();
     for (n, v) in plan.versions.iter().enumerate() {
-        let spec = set.get(v).ok_or_else(|| format!("version {v} is not in the registry"))?;
+        let spec = set
+            .get(v)
+            .ok_or_else(|| format!("version {v} is not in the registry"))?;
         let ctx = VersionCtx {
             version: v.clone(),
             spec,

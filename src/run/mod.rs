@@ -1,8 +1,10 @@
 //! A conformance run: for each version, a credentials probe, the spec-generated cases (valid
 //! with shrinking, invalid, boundary, unknown ids, bad auth), operations the version lacks,
 //! then the stateful suites, and at the end the cleanup of everything the run created.
-//! Everything observed goes to the [`record::Recorder`]; [`session`] wires it together.
+//! Everything observed goes through the [`record::Recorder`], which emits it as
+//! [`event::Event`]s to the run's observers; [`session`] wires it together.
 
+pub mod event;
 pub mod generation;
 pub mod ledger;
 pub mod list;

@@ -1,7 +1,12 @@
-//! Collects what a run observed: per (check, operation, version) verdict counts, findings,
-//! transport problems, coverage and (when wanted) the transcript. Every stored value passes
-//! through redaction here, before anything becomes text.
+//! Turns what a run observed into events (`run::event`): the verdicts of each check,
+//! findings with their replay and curl lines, transport problems, coverage skips and (when an
+//! observer wants them) redacted exchanges. Every value passes through redaction here, before
+//! any observer sees it. The recorder also keeps the run's controls: the request count, the
+//! failure budget and the interrupt flag.
 
+/// A transcript entry (what diffs and snapshots compare).
+pub use super::event::TranscriptEntry as Exchange;
+use super::event::{Event, Events, ExchangeDetail, ExchangeEvent, RecordedResponse, Verdict};
 use super::secrets::{self, SecretStore, REDACTED};
 use crate::check::{Actual, Basis, CheckId, Expected, Failure, Selection, Verdicts};
 use crate::target::http::{Auth, Body, Client, Request, Response, Transport};
@@ -136,18 +141,6 @@ pub struct Coverage {
     pub skipped: BTreeMap<String, u64>,
 }
 
-/// One observed exchange, kept when a transcript is wanted (diffs, snapshots).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Exchange {
-    pub version: String,
-    pub case: String,
-    pub label: String,
-    pub operation: String,
-    pub status: Option<u16>,
-    /// The body as JSON, or as a JSON string when it is not JSON.
-    pub body: Option<Value>,
-}
-
 /// One exchange (or an attempt that could not be sent) with its verdicts.
 pub struct Observation<'a> {
     pub version: &'a str,
@@ -180,36 +173,31 @@ pub struct RecorderConfig {
     pub stop_after: Option<usize>,
     pub known: Vec<String>,
     pub interrupt: Option<Arc<AtomicBool>>,
-    pub capture: bool,
-    pub progress: Option<indicatif::ProgressBar>,
 }
 
 pub struct Recorder {
     cfg: RecorderConfig,
     pub secrets: SecretStore,
-    transcript: parking_lot::Mutex<Vec<Exchange>>,
-    findings: parking_lot::Mutex<Vec<Finding>>,
+    events: Events,
     gating_new: AtomicU64,
-    transport: parking_lot::Mutex<Vec<TransportProblem>>,
-    tallies: parking_lot::Mutex<BTreeMap<(CheckId, String, String), Tally>>,
-    coverage: parking_lot::Mutex<BTreeMap<(String, String, String), Coverage>>,
     requests: AtomicU64,
 }
 
 impl Recorder {
-    pub fn new(cfg: RecorderConfig) -> Self {
+    pub fn new(cfg: RecorderConfig, events: Events) -> Self {
         let secrets = SecretStore::new(cfg.credentials.clone());
         Self {
             cfg,
             secrets,
-            transcript: Default::default(),
-            findings: Default::default(),
+            events,
             gating_new: AtomicU64::new(0),
-            transport: Default::default(),
-            tallies: Default::default(),
-            coverage: Default::default(),
             requests: AtomicU64::new(0),
         }
+    }
+
+    /// The run's observers.
+    pub fn events(&self) -> &Events {
+        &self.events
     }
 
     pub fn seed(&self) -> u64 {
@@ -248,10 +236,6 @@ impl Recorder {
             .is_some_and(|n| self.gating_new.load(Ordering::Relaxed) as usize > n)
     }
 
-    pub fn transcript(&self) -> Vec<Exchange> {
-        self.transcript.lock().clone()
-    }
-
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
     }
@@ -261,40 +245,24 @@ impl Recorder {
         if n == 0 {
             return;
         }
-        *self
-            .coverage
-            .lock()
-            .entry((operation.into(), version.into(), kind.into()))
-            .or_default()
-            .skipped
-            .entry(reason.into())
-            .or_default() += n;
+        self.events.emit(Event::Skipped {
+            version: version.into(),
+            operation: operation.into(),
+            kind: kind.into(),
+            reason: reason.into(),
+            count: n,
+        });
     }
 
-    /// Record one observation: the verdicts are counted here and nowhere else.
+    /// Record one observation: its exchange, the verdict of each check it was judged by,
+    /// and its findings, as events.
     pub fn record(&self, client: &Client, o: Observation) {
         let sent = o.request.is_some() && !matches!(o.outcome, Outcome::NotSent);
         if sent {
             self.requests.fetch_add(1, Ordering::Relaxed);
         }
         let kind = case_kind(o.case);
-        if sent {
-            self.coverage
-                .lock()
-                .entry((o.operation.into(), o.version.into(), kind.clone()))
-                .or_default()
-                .sent += 1;
-        }
-        if let Some(p) = &self.cfg.progress {
-            p.set_message(format!(
-                "{} {}: {} requests, {} findings",
-                o.version,
-                o.operation,
-                self.requests(),
-                self.findings.lock().len()
-            ));
-        }
-        // Learn the secrets this exchange carried before anything is stored.
+        // Learn the secrets this exchange carried before anything is emitted.
         let fields = &self.cfg.secret_fields;
         let mut per_exchange: Vec<String> = Vec::new();
         if let Some(Body::Json(b)) = o.request.and_then(|r| r.body.as_ref()) {
@@ -307,36 +275,31 @@ impl Recorder {
             per_exchange.extend(r.sent_secrets.iter().cloned());
             self.secrets.add_sent(&r.sent_secrets);
         }
-        if self.cfg.capture {
-            let body = match &o.outcome {
-                Outcome::Response(r) => crate::check::response::body_value(r).map(|mut b| {
-                    if r.json.is_none() {
-                        b = Value::String(r.text.clone());
-                    }
-                    self.secrets.scrub_value(&mut b, &per_exchange);
-                    b
-                }),
-                _ => None,
-            };
-            self.transcript.lock().push(Exchange {
-                version: o.version.into(),
-                case: o.case.into(),
-                label: o.label.into(),
-                operation: o.operation.into(),
-                status: match &o.outcome {
-                    Outcome::Response(r) => Some(r.status),
-                    _ => None,
-                },
-                body,
-            });
-        }
         let redacted = || {
             o.request
                 .map(|r| self.redact_request(client, r))
                 .unwrap_or_else(RedactedRequest::none)
         };
+        let status = match &o.outcome {
+            Outcome::Response(r) => Some(r.status),
+            _ => None,
+        };
+        let detail = self
+            .events
+            .wants_exchanges()
+            .then(|| self.scrubbed(self.exchange_detail(client, &o, redacted()), &per_exchange));
+        self.events.emit(Event::Exchange(Box::new(ExchangeEvent {
+            version: o.version.into(),
+            operation: o.operation.into(),
+            case: o.case.into(),
+            kind: kind.clone(),
+            label: o.label.into(),
+            sent,
+            status,
+            detail,
+        })));
         if let Outcome::Transport(t) = &o.outcome {
-            let mut p = TransportProblem {
+            let p = TransportProblem {
                 operation: o.operation.into(),
                 version: o.version.into(),
                 case: o.case.into(),
@@ -345,29 +308,31 @@ impl Recorder {
                 request: redacted(),
                 replay: self.replay_line(o.case),
             };
-            p = self.scrubbed(p, &per_exchange);
-            self.transport.lock().push(p);
+            self.events.emit(Event::TransportProblem(Box::new(
+                self.scrubbed(p, &per_exchange),
+            )));
         }
         let (evaluated, failures) = o.verdicts.into_parts();
         let failures: Vec<Failure> = failures
             .into_iter()
             .filter(|f| self.cfg.selection.enabled(f.check))
             .collect();
-        {
-            let mut t = self.tallies.lock();
-            for c in evaluated.iter().filter(|c| self.cfg.selection.enabled(**c)) {
-                let e = t
-                    .entry((*c, o.operation.to_string(), o.version.to_string()))
-                    .or_default();
-                let mine: Vec<&Failure> = failures.iter().filter(|f| f.check == *c).collect();
-                if mine.is_empty() {
-                    e.passed += 1;
-                } else if mine.iter().all(|f| f.basis.is_advisory()) {
-                    e.advisory += 1;
-                } else {
-                    e.failed += 1;
-                }
-            }
+        for c in evaluated.iter().filter(|c| self.cfg.selection.enabled(**c)) {
+            let mine: Vec<&Failure> = failures.iter().filter(|f| f.check == *c).collect();
+            let verdict = if mine.is_empty() {
+                Verdict::Passed
+            } else if mine.iter().all(|f| f.basis.is_advisory()) {
+                Verdict::Advisory
+            } else {
+                Verdict::Failed
+            };
+            self.events.emit(Event::CheckOutcome {
+                version: o.version.into(),
+                operation: o.operation.into(),
+                case: o.case.into(),
+                check: *c,
+                verdict,
+            });
         }
         if failures.is_empty() {
             return;
@@ -382,11 +347,6 @@ impl Recorder {
                 .signer()
                 .curl_hint_for(&request.method, &url, request.auth)
         };
-        let status = match &o.outcome {
-            Outcome::Response(r) => Some(r.status),
-            _ => None,
-        };
-        let mut out = Vec::new();
         for f in failures {
             let advisory = f.basis.is_advisory();
             let finding = Finding {
@@ -408,14 +368,66 @@ impl Recorder {
                 curl_hint: hint.clone(),
                 replay: self.replay_line(o.case),
             };
-            out.push(self.scrubbed(finding, &per_exchange));
+            let finding = self.scrubbed(finding, &per_exchange);
+            if finding.gates(self.cfg.strict) && !self.cfg.known.contains(&finding.id) {
+                self.gating_new.fetch_add(1, Ordering::Relaxed);
+            }
+            self.events.emit(Event::Finding(Box::new(finding)));
         }
-        let gating = out
-            .iter()
-            .filter(|f| f.gates(self.cfg.strict) && !self.cfg.known.contains(&f.id))
-            .count();
-        self.gating_new.fetch_add(gating as u64, Ordering::Relaxed);
-        self.findings.lock().extend(out);
+    }
+
+    /// The redacted exchange, for observers that keep or stream exchanges.
+    fn exchange_detail(
+        &self,
+        client: &Client,
+        o: &Observation,
+        request: RedactedRequest,
+    ) -> ExchangeDetail {
+        let fields = &self.cfg.secret_fields;
+        let (response, transport, sent_headers) = match &o.outcome {
+            Outcome::Response(r) => {
+                let body = crate::check::response::body_value(r).map(|b| {
+                    if r.json.is_none() {
+                        Value::String(r.text.clone())
+                    } else {
+                        secrets::redact_fields(&b, fields)
+                    }
+                });
+                let headers = r
+                    .headers
+                    .iter()
+                    .map(|(k, v)| {
+                        if crate::target::http::header_is_secret(k)
+                            || client.signer().is_secret_header(k)
+                        {
+                            (k.clone(), REDACTED.to_string())
+                        } else {
+                            (k.clone(), v.clone())
+                        }
+                    })
+                    .collect();
+                (
+                    Some(RecordedResponse {
+                        status: r.status,
+                        headers,
+                        content_type: r.content_type.clone(),
+                        body,
+                        elapsed_ms: r.elapsed_ms,
+                    }),
+                    None,
+                    r.sent_headers.clone(),
+                )
+            }
+            Outcome::Transport(t) => (None, Some((*t).clone()), request.headers.clone()),
+            Outcome::NotSent => (None, None, vec![]),
+        };
+        ExchangeDetail {
+            at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            request,
+            sent_headers,
+            response,
+            transport,
+        }
     }
 
     /// Serialise, scrub every string, read back: the scrub cannot miss a field.
@@ -434,31 +446,6 @@ impl Recorder {
             self.cfg.replay_prefix,
             crate::target::shell_quote(replay_case(case))
         )
-    }
-
-    pub fn findings(&self) -> Vec<Finding> {
-        let mut f = self.findings.lock().clone();
-        f.sort_by(|a, b| {
-            (&a.version, &a.operation, a.check, &a.case).cmp(&(
-                &b.version,
-                &b.operation,
-                b.check,
-                &b.case,
-            ))
-        });
-        f
-    }
-
-    pub fn transport_problems(&self) -> Vec<TransportProblem> {
-        self.transport.lock().clone()
-    }
-
-    pub fn tallies(&self) -> BTreeMap<(CheckId, String, String), Tally> {
-        self.tallies.lock().clone()
-    }
-
-    pub fn coverage(&self) -> BTreeMap<(String, String, String), Coverage> {
-        self.coverage.lock().clone()
     }
 
     fn redact_request(&self, client: &Client, req: &Request) -> RedactedRequest {

@@ -24,7 +24,10 @@ impl OperationFilter {
 
     /// Every glob must match an operation of the selected versions: a typo would otherwise
     /// silently select nothing (or exclude nothing).
-    pub fn validate<'a>(&self, operations: impl IntoIterator<Item = &'a str>) -> Result<(), String> {
+    pub fn validate<'a>(
+        &self,
+        operations: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), String> {
         let ops: BTreeSet<&str> = operations.into_iter().collect();
         for (flag, globs) in [
             ("--include-operation", &self.include),

@@ -10,10 +10,13 @@
 //! let inputs = Inputs::load(&set, std::path::Path::new("suites/scp-kms"), &plan)?;
 //! let session = Session::open(&set, &TargetSpec::embedded(), None).await?;
 //! let outcome = session.run(&plan, &inputs).await?;
-//! println!("{} findings", outcome.recorder.findings().len());
+//! println!("{} findings", outcome.collected.findings.len());
 //! # Ok(()) }
 //! ```
 
+use super::event::{
+    Collected, Collector, Event, Events, Observer, Progress, Transcript, TranscriptEntry,
+};
 use super::generation::Generation;
 use super::ledger::{CleanupRule, Ledger, Leftover};
 use super::record::{Observation, Outcome, Recorder, RecorderConfig};
@@ -169,6 +172,8 @@ pub struct RunPlan {
     /// `kmsconform replay …` without `--case`, for the replay line of each finding.
     pub replay_prefix: String,
     pub progress: Option<indicatif::ProgressBar>,
+    /// More consumers of the run's events (e.g. `--format jsonl`, `--record`).
+    pub observers: Vec<Arc<dyn Observer>>,
     /// `--include-operation` / `--exclude-operation`: generated cases of other operations
     /// are not sent, nor suites that call one.
     pub operations: super::select::OperationFilter,
@@ -197,6 +202,7 @@ impl RunPlan {
             interrupt: None,
             replay_prefix: String::new(),
             progress: None,
+            observers: vec![],
             operations: Default::default(),
             max_response_ms: None,
         }
@@ -219,7 +225,14 @@ pub fn dedup(versions: Vec<String>) -> Vec<String> {
 }
 
 pub struct RunOutcome {
-    pub recorder: Recorder,
+    /// What the reports are made of (the collector observer's state at the end).
+    pub collected: Collected,
+    /// Every exchange's status and body, when the plan asked for `capture`.
+    pub transcript: Vec<TranscriptEntry>,
+    pub seed: u64,
+    pub strict: bool,
+    /// The final pass over every output: every secret the run handled.
+    pub scrubber: super::secrets::Scrubber,
     pub elapsed: Duration,
     pub versions: Vec<String>,
     pub suites_run: Vec<String>,
@@ -380,7 +393,7 @@ impl<'s> Session<'s> {
                 )));
             }
         }
-        let recorder = Recorder::new(RecorderConfig {
+        let recorder_cfg = RecorderConfig {
             seed: plan.seed,
             run_id: plan.run_id.clone(),
             selection: plan.selection.clone(),
@@ -391,9 +404,20 @@ impl<'s> Session<'s> {
             stop_after: plan.max_failures,
             known: plan.known_failures.clone(),
             interrupt: plan.interrupt.clone(),
-            capture: plan.capture,
-            progress: plan.progress.clone(),
-        });
+        };
+        // The run's observers: report data always, the transcript for diffs and snapshots,
+        // the progress line, and whatever the caller adds (jsonl, HAR).
+        let collector = Arc::new(Collector::default());
+        let transcript = Arc::new(Transcript::default());
+        let mut observers: Vec<Arc<dyn Observer>> = vec![collector.clone()];
+        if plan.capture {
+            observers.push(transcript.clone());
+        }
+        if let Some(p) = &plan.progress {
+            observers.push(Arc::new(Progress::new(p.clone())));
+        }
+        observers.extend(plan.observers.iter().cloned());
+        let recorder = Recorder::new(recorder_cfg, Events::new(observers));
         let ledger = Ledger::new(inputs.cleanup.clone());
         let ctxs: Vec<VersionCtx> = plan
             .versions
@@ -419,6 +443,18 @@ impl<'s> Session<'s> {
             })
             .collect();
         self.check_fixtures(plan, inputs)?;
+        recorder.events().emit(Event::RunStarted {
+            target: self.label.clone(),
+            seed: plan.seed,
+            run_id: plan.run_id.clone(),
+            versions: plan.versions.clone(),
+            suites: inputs
+                .suites
+                .iter()
+                .filter(|s| plan.wants(&s.name))
+                .map(|s| s.name.clone())
+                .collect(),
+        });
         if let Some(last) = ctxs.last() {
             probe(last).await?;
         }
@@ -465,7 +501,13 @@ impl<'s> Session<'s> {
             let mut jobs = Vec::new();
             for s in wanted {
                 match plan.operations.blocks(s) {
-                    None => jobs.push(suite::run_suite(s, ctx)),
+                    None => jobs.push(async move {
+                        suite::run_suite(s, ctx).await;
+                        ctx.recorder.events().emit(Event::SuiteDone {
+                            version: ctx.version.clone(),
+                            suite: s.name.clone(),
+                        });
+                    }),
                     Some(op) => suite::skip_filtered(s, ctx, &plan.operations.reason(s, &op)),
                 }
             }
@@ -474,6 +516,15 @@ impl<'s> Session<'s> {
         let leftovers = final_cleanup(&ctxs, &ledger).await;
         let stopped_early = recorder.budget_spent();
         let interrupted = recorder.interrupted();
+        recorder.events().emit(Event::RunDone {
+            requests: recorder.requests(),
+            elapsed_ms: started.elapsed().as_millis() as u64,
+            stopped_early,
+            interrupted,
+        });
+        let scrubber = recorder.secrets.final_scrubber();
+        drop(ctxs);
+        drop(recorder);
         Ok(RunOutcome {
             stopped_early,
             interrupted,
@@ -484,7 +535,11 @@ impl<'s> Session<'s> {
             run_id: plan.run_id.clone(),
             target: self.label.clone(),
             proxy: self.client.proxy(),
-            recorder,
+            seed: plan.seed,
+            strict: plan.strict,
+            collected: collector.take(),
+            transcript: transcript.take(),
+            scrubber,
         })
     }
 }

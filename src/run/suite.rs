@@ -701,7 +701,13 @@ pub fn list_suite(s: &Suite, ctx: &VersionCtx<'_>) -> Vec<super::list::Listed> {
             Some(items) => {
                 for (j, item) in items.iter().enumerate() {
                     b.insert("item".into(), item.clone());
-                    out.push(list_step(st, ctx, &b, format!("{case}.{}", j + 1), label.clone()));
+                    out.push(list_step(
+                        st,
+                        ctx,
+                        &b,
+                        format!("{case}.{}", j + 1),
+                        label.clone(),
+                    ));
                 }
             }
             None => out.push(list_step(st, ctx, &b, case, label)),
@@ -752,7 +758,11 @@ pub fn skip_filtered(s: &Suite, ctx: &VersionCtx<'_>, reason: &str) {
     if !applies(&s.versions, &ctx.version) {
         return;
     }
-    for st in s.steps.iter().filter(|st| applies(&st.versions, &ctx.version)) {
+    for st in s
+        .steps
+        .iter()
+        .filter(|st| applies(&st.versions, &ctx.version))
+    {
         let op = st
             .call
             .as_deref()

@@ -69,6 +69,10 @@ pub struct Response {
     /// target reflects of them can be scrubbed. Never serialised.
     #[serde(skip)]
     pub sent_secrets: Vec<String>,
+    /// Every header the request carried (the signer's and the extra ones included), secret
+    /// values replaced by `<redacted>`: what a recording of the exchange may show.
+    #[serde(skip)]
+    pub sent_headers: Vec<(String, String)>,
 }
 
 impl Response {
@@ -170,7 +174,11 @@ impl RateLimit {
 impl std::str::FromStr for RateLimit {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let err = || format!("'{s}' is not a rate: write N/s or N/m (N a whole number of requests, at least 1)");
+        let err = || {
+            format!(
+                "'{s}' is not a rate: write N/s or N/m (N a whole number of requests, at least 1)"
+            )
+        };
         let (n, unit) = s.trim().split_once('/').ok_or_else(err)?;
         let requests: u32 = n.trim().parse().map_err(|_| err())?;
         let per = match unit.trim() {
@@ -415,7 +423,11 @@ impl Client {
                     Ok(resp) => format!("{} in {} ms", resp.status, resp.elapsed_ms),
                     Err(t) => format!("no answer ({})", t.kind()),
                 };
-                eprintln!("request: {} {} -> {outcome}", req.method.to_uppercase(), self.url(req));
+                eprintln!(
+                    "request: {} {} -> {outcome}",
+                    req.method.to_uppercase(),
+                    self.url(req)
+                );
             }
             match r {
                 Err(t) if t.is_retryable() && attempt < self.opts.retries => {
@@ -461,6 +473,21 @@ impl Client {
             .filter(|(k, _)| self.signer.is_secret_header(k))
             .chain(headers.iter().filter(|(k, _)| header_is_secret(k)))
             .map(|(_, v)| v.clone())
+            .collect();
+        let sent_headers: Vec<(String, String)> = signed
+            .iter()
+            .chain(headers.iter())
+            .map(|(k, v)| {
+                let secret = self.signer.is_secret_header(k) || header_is_secret(k);
+                (
+                    k.clone(),
+                    if secret {
+                        "<redacted>".into()
+                    } else {
+                        v.clone()
+                    },
+                )
+            })
             .collect();
         let mut rb = self.http.request(method, &url);
         for (k, v) in signed.iter().chain(headers.iter()) {
@@ -526,6 +553,7 @@ impl Client {
             elapsed_ms: started.elapsed().as_millis() as u64,
             headers: resp_headers,
             sent_secrets,
+            sent_headers,
         })
     }
 
