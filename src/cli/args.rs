@@ -98,25 +98,38 @@ impl CredentialArgs {
 /// `diff`).
 #[derive(Debug, Args, Clone, Default)]
 pub struct HttpArgs {
-    /// Extra header sent on every request, 'Name: value' (repeatable). Values of
-    /// credential-looking headers (Authorization, Cookie, *token*, *secret*, *api-key*, …)
-    /// are secrets: never written to any output.
+    /// Extra header sent on every request, 'Name: value' (repeatable), added before signing
+    /// (a scheme that signs headers covers it). Values of credential-looking headers
+    /// (Authorization, Cookie, names with token, secret, signature, api-key) are secrets:
+    /// never written to any output. Host, Content-Length, Content-Type, Connection and
+    /// Transfer-Encoding are the client's own and refused.
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE", value_parser = parse_header)]
     pub headers: Vec<(String, String)>,
-    /// Accept any TLS certificate of the target (self-signed, expired, other host).
+    /// Accept any TLS certificate of the target (self-signed, expired, another host's).
     #[arg(long)]
     pub insecure: bool,
-    /// Also trust the CA certificate(s) in this PEM file for the target's TLS.
+    /// Also trust the CA certificate(s) in this PEM file for the target's TLS (read and
+    /// checked before anything is sent).
     #[arg(long, value_name = "FILE")]
     pub ca_cert: Option<PathBuf>,
-    /// At most N requests per second (N/s) or per minute (N/m), over the whole run.
-    #[arg(long, value_name = "N/s|N/m", value_parser = parse_rate)]
+    /// At most N requests per second (N/s, or a bare N) or per minute (N/m), over the whole
+    /// run and every concurrent case; retries count too.
+    #[arg(long, value_name = "N/s|N/m|N", value_parser = parse_rate)]
     pub rate_limit: Option<crate::target::http::RateLimit>,
-    /// Retry a request up to N times after a transport error (connection refused or reset,
-    /// no answer within --timeout); an HTTP response, even a 5xx, is never retried.
+    /// Send a request again, up to N times, after a transport error (connection refused or
+    /// reset, no answer within --timeout); an HTTP response, even a 5xx, is never retried.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub retries: u32,
 }
+
+/// Headers the HTTP client sets itself: a second value would make the request ambiguous.
+const CLIENT_HEADERS: [&str; 5] = [
+    "host",
+    "content-length",
+    "content-type",
+    "connection",
+    "transfer-encoding",
+];
 
 /// `-H 'Name: value'`: a header name (RFC 9110 token) and a value that HTTP can carry. The
 /// message never repeats the value (it may be a credential).
@@ -129,6 +142,11 @@ pub fn parse_header(s: &str) -> Result<(String, String), String> {
         return Err(format!(
             "'{}' is not a header name (letters, digits and !#$%&'*+-.^_`|~)",
             name.chars().take(40).collect::<String>()
+        ));
+    }
+    if CLIENT_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+        return Err(format!(
+            "{name} is set by the HTTP client itself; it cannot be given with -H"
         ));
     }
     let value = value.trim();
@@ -150,27 +168,7 @@ impl HttpArgs {
     pub fn client_options(&self, timeout: Duration) -> Result<ClientOptions, CliError> {
         let ca_cert = match &self.ca_cert {
             None => None,
-            Some(path) => {
-                let pem = std::fs::read(path).map_err(|e| {
-                    CliError::Input(format!("--ca-cert {}: cannot read it: {e}", path.display()))
-                })?;
-                match reqwest::Certificate::from_pem_bundle(&pem) {
-                    Ok(c) if !c.is_empty() => {}
-                    Ok(_) => {
-                        return Err(CliError::Input(format!(
-                            "--ca-cert {}: no PEM certificate in it (expected -----BEGIN CERTIFICATE-----)",
-                            path.display()
-                        )))
-                    }
-                    Err(e) => {
-                        return Err(CliError::Input(format!(
-                            "--ca-cert {}: not a PEM certificate: {e}",
-                            path.display()
-                        )))
-                    }
-                }
-                Some(pem)
-            }
+            Some(path) => Some(read_ca_cert(path)?),
         };
         Ok(ClientOptions {
             timeout,
@@ -183,29 +181,20 @@ impl HttpArgs {
         })
     }
 
-    /// The flags that recreate these settings in a replay line; a secret header's value is
-    /// an environment reference (`-H "Authorization: $AUTHORIZATION"`), never the value.
-    pub fn replay_flags(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for (k, v) in &self.headers {
-            out.push("-H".into());
-            if crate::target::http::header_is_secret(k) {
-                out.push(format!("{k}: ${}", crate::target::http::env_reference(k)));
-            } else {
-                out.push(format!("{k}: {v}"));
-            }
-        }
+    /// Shell words that recreate these settings in a replay line, quoted: a secret header's
+    /// value is an environment reference (`-H "Authorization: $AUTHORIZATION"`).
+    pub fn replay_words(&self) -> Vec<String> {
+        let mut out = crate::target::http::extra_header_words(&self.headers);
         if self.insecure {
             out.push("--insecure".into());
         }
         if let Some(p) = &self.ca_cert {
             out.push("--ca-cert".into());
-            out.push(p.display().to_string());
+            out.push(crate::target::shell_quote(&p.display().to_string()));
         }
         if let Some(r) = &self.rate_limit {
             out.push("--rate-limit".into());
-            let unit = if r.per.as_secs() == 60 { "m" } else { "s" };
-            out.push(format!("{}/{unit}", r.requests));
+            out.push(r.to_string());
         }
         if self.retries > 0 {
             out.push("--retries".into());
@@ -213,6 +202,28 @@ impl HttpArgs {
         }
         out
     }
+}
+
+/// `--ca-cert FILE`: readable, at least one PEM certificate, each one a certificate rustls
+/// accepts as a root (a client is built with them: PEM framing around garbage fails here,
+/// not at the first request).
+fn read_ca_cert(path: &std::path::Path) -> Result<Vec<u8>, CliError> {
+    let bad = |why: String| CliError::Input(format!("--ca-cert {}: {why}", path.display()));
+    let pem = std::fs::read(path).map_err(|e| bad(format!("cannot read it: {e}")))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| bad(format!("not a PEM certificate: {e}")))?;
+    if certs.is_empty() {
+        return Err(bad(
+            "no PEM certificate in it (expected -----BEGIN CERTIFICATE-----)".into(),
+        ));
+    }
+    let mut b = reqwest::Client::builder();
+    for c in certs {
+        b = b.add_root_certificate(c);
+    }
+    b.build()
+        .map_err(|e| bad(format!("not a usable CA certificate: {e:#}")))?;
+    Ok(pem)
 }
 
 #[derive(Debug, Args, Clone)]
@@ -330,7 +341,6 @@ impl TargetArgs {
             out.push("--param".into());
             out.push(format!("{k}={v}"));
         }
-        out.extend(self.http.replay_flags());
         out
     }
 }

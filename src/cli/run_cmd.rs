@@ -70,34 +70,39 @@ pub struct RunArgs {
 /// Which operations, how long a response may take, and how the terminal shows the run.
 #[derive(Debug, Args, Clone, Default)]
 pub struct ControlArgs {
-    /// Only the operations whose operationId matches this glob (`*`, `?`; repeatable).
-    /// Suites that call another operation are not run (report.json coverage says why).
+    /// Only the operations whose operationId matches GLOB (`*` any run of characters, `?`
+    /// one; repeatable). A suite that calls any other operation is not run (counted as
+    /// skipped in the coverage). A glob that matches no operation of the selected versions
+    /// is an error.
     #[arg(long = "include-operation", value_name = "GLOB")]
     pub include_operations: Vec<String>,
-    /// Leave out the operations whose operationId matches this glob (repeatable), and the
-    /// suites that call one.
+    /// Leave out the operations whose operationId matches GLOB (repeatable; wins over
+    /// --include-operation), and the suites that call one (counted as skipped).
     #[arg(long = "exclude-operation", value_name = "GLOB")]
     pub exclude_operations: Vec<String>,
-    /// Fail the `max_response_time` check for a response slower than MS milliseconds (from
-    /// sending to the end of the body). Basis `required`: the limit is yours, not the
-    /// vendor's; it fails the gate.
-    #[arg(long, value_name = "MS")]
+    /// The `max_response_time` check: a response that takes longer than MS milliseconds
+    /// (from sending to the end of its body) is a finding. Its basis is `required` (your own
+    /// limit, not the vendor's): it fails the gate.
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_response_time: Option<u64>,
-    /// Print each case (id, method, path, label) the run would send, then exit 0 without
-    /// sending anything. Values only a response can give are shown as templates.
+    /// Print every case the run would send (case id, method and path, body, label; secret
+    /// fields redacted, values only a response can give as {{templates}}), then exit 0
+    /// without starting or sending anything. Honours the operation and suite filters.
     #[arg(long)]
     pub list_cases: bool,
-    /// Colour the terminal summary: auto (when stdout is a terminal and NO_COLOR is unset
-    /// or empty), always, never. Report files are never coloured.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    /// Colours on the terminal: auto (only on a terminal, and not when NO_COLOR is set to
+    /// anything non-empty), always, never. Report files are never coloured.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
-    /// Print only the verdict line (and errors).
+    /// Print only the verdict line and errors (no table, no findings, no progress).
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
-    /// -v: also every finding with its replay line; -vv: also one line per request (stderr).
-    #[arg(short, long, action = clap::ArgAction::Count)]
-    pub verbose: u8,
-    /// Read defaults from this TOML file instead of ./kmsconform.toml (flags win).
+    /// Also print one line per exchange as it completes, on stderr (case, method, path,
+    /// status and time, or the transport problem; nothing secret).
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Read defaults from this TOML file instead of ./kmsconform.toml: keys are the long
+    /// flag names (`rate-limit = "10/s"`, `header = ["X-A: b"]`); flags given win.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 }
@@ -111,15 +116,17 @@ pub enum ColorChoice {
 }
 
 impl ColorChoice {
-    /// `always` wins; `auto` colours a terminal unless NO_COLOR is set to anything.
-    pub fn enabled(self) -> bool {
+    /// Whether to colour a stream that is (`tty`) or is not a terminal: `always` and `never`
+    /// say so; `auto` colours a terminal unless NO_COLOR is set to a non-empty value.
+    pub fn enabled(self, tty: bool) -> bool {
+        self.decide(std::env::var_os("NO_COLOR").as_deref(), tty)
+    }
+
+    pub fn decide(self, no_color: Option<&std::ffi::OsStr>, tty: bool) -> bool {
         match self {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                    && std::io::stdout().is_terminal()
-            }
+            ColorChoice::Auto => tty && no_color.is_none_or(|v| v.is_empty()),
         }
     }
 }
@@ -142,6 +149,7 @@ impl RunArgs {
         let mut argv: Vec<String> = vec!["kmsconform".into(), "replay".into()];
         argv.extend(["--api".into(), self.api.api.clone()]);
         argv.extend(self.target.replay_flags());
+        let http = self.target.http.replay_words();
         if let Some(d) = &self.api.spec_dir {
             argv.extend(["--spec-dir".into(), d.display().to_string()]);
         }
@@ -173,6 +181,7 @@ impl RunArgs {
                     crate::target::shell_quote(a)
                 }
             })
+            .chain(http)
             .collect::<Vec<_>>()
             .join(" ")
     }
@@ -208,9 +217,6 @@ pub fn run_cmd(a: RunArgs, case_filter: Option<String>) -> Outcome {
                 .flat_map(|s| s.operations.iter().map(|o| o.operation_id.as_str())),
         )
         .map_err(CliError::Input)?;
-    if a.controls.max_response_time == Some(0) {
-        return Err(CliError::Input("--max-response-time must be at least 1 ms".into()).into());
-    }
     let selection = Selection::parse(a.checks.as_deref(), &a.exclude_checks)
         .map_err(|e| CliError::Input(e.to_string()))?;
     let known_failures: Vec<String> = a
@@ -222,8 +228,7 @@ pub fn run_cmd(a: RunArgs, case_filter: Option<String>) -> Outcome {
         report::ensure_writable(dir, &a.gate.formats)
             .map_err(|e| CliError::Input(format!("--report-dir: {e}")))?;
     }
-    let mut target = a.target.spec(&a.api.api)?;
-    target.client.trace = a.controls.verbose >= 2;
+    let target = a.target.spec(&a.api.api)?;
     let snapshot_dir = a
         .snapshot_dir
         .clone()
@@ -272,10 +277,17 @@ pub fn run_cmd(a: RunArgs, case_filter: Option<String>) -> Outcome {
         return Ok(exit_codes::OK);
     }
     let style = summary::Style {
-        color: a.controls.color.enabled(),
+        color: a.controls.color.enabled(std::io::stdout().is_terminal()),
         quiet: a.controls.quiet,
-        verbose: a.controls.verbose,
     };
+    if a.controls.verbose {
+        let color = a.controls.color.enabled(std::io::stderr().is_terminal());
+        plan.observers
+            .push(Arc::new(crate::run::event::ExchangeLog::new(
+                Box::new(std::io::stderr()),
+                color,
+            )));
+    }
     let creds = a.target.credentials.resolve(&set);
     let rt = runtime()?;
     rt.block_on(async {
@@ -293,7 +305,10 @@ pub fn run_cmd(a: RunArgs, case_filter: Option<String>) -> Outcome {
                 }
             }
         });
-        plan.progress = progress_bar();
+        // The progress line would fight -v's lines on stderr, and -q wants silence.
+        if !a.controls.quiet && !a.controls.verbose {
+            plan.progress = progress_bar();
+        }
         let outcome = session.run(&plan, &inputs).await;
         if let Some(p) = &plan.progress {
             p.finish_and_clear();

@@ -36,6 +36,34 @@ pub struct RunMeta {
     /// Why snapshots were not checked, when they were not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshots_skipped: Option<String>,
+    /// `--include-operation` / `--exclude-operation` globs, when the run had any.
+    #[serde(default, skip_serializing_if = "OperationGlobs::is_empty")]
+    pub operations: OperationGlobs,
+    /// `--max-response-time` in milliseconds, when the run had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_response_ms: Option<u64>,
+    /// Requests sent again after a transport error (`--retries`); 0 is not written.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub retried: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// The operation filter of a run, as given.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperationGlobs {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub include: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<String>,
+}
+
+impl OperationGlobs {
+    pub fn is_empty(&self) -> bool {
+        self.include.is_empty() && self.exclude.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -158,6 +186,12 @@ impl Report {
                 strict: o.strict,
                 proxy: o.proxy.clone(),
                 snapshots_skipped: None,
+                operations: OperationGlobs {
+                    include: o.operations.include.clone(),
+                    exclude: o.operations.exclude.clone(),
+                },
+                max_response_ms: o.max_response_ms,
+                retried: o.retried,
             },
             counts,
             findings: o.collected.findings.clone(),
@@ -349,6 +383,9 @@ pub(crate) fn sample() -> Report {
             strict: false,
             proxy: None,
             snapshots_skipped: None,
+            operations: Default::default(),
+            max_response_ms: None,
+            retried: 0,
         },
         counts: vec![],
         findings: vec![],

@@ -27,6 +27,7 @@ pub fn merge(parts: &[Report]) -> anyhow::Result<Report> {
     for (i, p) in parts.iter().enumerate() {
         if i > 0 {
             meta.requests += p.meta.requests;
+            meta.retried += p.meta.retried;
             meta.duration_ms = meta.duration_ms.max(p.meta.duration_ms);
             meta.versions.extend(p.meta.versions.iter().cloned());
             meta.suites.extend(p.meta.suites.iter().cloned());

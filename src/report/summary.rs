@@ -16,10 +16,8 @@ const SHOWN_ADVISORIES: usize = 20;
 pub struct Style {
     /// ANSI colours: the verdict line red or green, failure marks red, advisories yellow.
     pub color: bool,
-    /// Only the verdict line.
+    /// Only the verdict line (`-q`).
     pub quiet: bool,
-    /// 1 (`-v`): also every finding with its replay line (not only the distinct ones).
-    pub verbose: u8,
 }
 
 const RED: &str = "\x1b[31m";
@@ -43,8 +41,8 @@ pub fn render(r: &Report) -> String {
     render_styled(r, &Style::default())
 }
 
-/// The summary in `style`: colours go on the marks, the advisory heading and the verdict
-/// line; `quiet` keeps the verdict line alone; `verbose` adds every finding's replay line.
+/// The summary in `style`: colours go on the marks, the advisory heading, the transport line
+/// and the verdict line; `quiet` keeps the verdict line alone.
 pub fn render_styled(r: &Report, style: &Style) -> String {
     let verdict = verdict_line(r);
     let passing = super::gate(r, None) == crate::exit_codes::OK;
@@ -169,23 +167,27 @@ pub fn render_styled(r: &Report, style: &Style) -> String {
     if let Some(why) = &r.meta.snapshots_skipped {
         let _ = writeln!(out, "snapshots: not checked ({why})");
     }
-    if style.verbose >= 1 && !r.findings.is_empty() {
+    let ops = &r.meta.operations;
+    if !ops.is_empty() {
+        let mut parts = Vec::new();
+        if !ops.include.is_empty() {
+            parts.push(format!("only {}", ops.include.join(", ")));
+        }
+        if !ops.exclude.is_empty() {
+            parts.push(format!("not {}", ops.exclude.join(", ")));
+        }
         let _ = writeln!(
             out,
-            "findings ({}), each with its replay line:",
-            r.findings.len()
+            "operations: {} (--include-operation / --exclude-operation)",
+            parts.join("; ")
         );
-        for f in &r.findings {
-            let mark = if f.advisory {
-                style.paint(YELLOW, "~")
-            } else {
-                style.paint(RED, "✗")
-            };
-            let _ = writeln!(out, "{mark} {} {}: {}", f.case, f.check, f.label);
-            if !f.replay.is_empty() {
-                let _ = writeln!(out, "    replay:   {}", f.replay);
-            }
-        }
+    }
+    if r.meta.retried > 0 {
+        let _ = writeln!(
+            out,
+            "retries: {} request(s) sent again after a transport error (--retries)",
+            r.meta.retried
+        );
     }
     out.push_str(&verdict);
     out

@@ -361,3 +361,64 @@ impl Observer for JsonLines {
         }
     }
 }
+
+/// `-v`: one line per exchange as it completes — case, method, path, then the status and
+/// time, or the transport problem — from the redacted, scrubbed detail (so nothing secret).
+pub struct ExchangeLog {
+    out: parking_lot::Mutex<Box<dyn Write + Send>>,
+    color: bool,
+}
+
+impl ExchangeLog {
+    /// Lines to `out`; ANSI colours on the status when `color`.
+    pub fn new(out: Box<dyn Write + Send>, color: bool) -> Self {
+        Self {
+            out: parking_lot::Mutex::new(out),
+            color,
+        }
+    }
+
+    /// The line for one exchange (without its newline).
+    pub fn line(x: &ExchangeEvent, color: bool) -> String {
+        let paint = |code: &str, t: String| {
+            if color {
+                format!("\x1b[{code}m{t}\x1b[0m")
+            } else {
+                t
+            }
+        };
+        let Some(d) = &x.detail else {
+            return format!("{} {}", x.case, x.label);
+        };
+        let path = reqwest::Url::parse(&d.request.url)
+            .map(|u| match u.query() {
+                Some(q) => format!("{}?{q}", u.path()),
+                None => u.path().to_string(),
+            })
+            .unwrap_or_else(|_| d.request.url.clone());
+        let outcome = match (&d.response, &d.transport) {
+            (Some(r), _) => {
+                let code = match r.status {
+                    200..=299 => "32",
+                    400..=499 => "33",
+                    _ => "31",
+                };
+                format!("{} {} ms", paint(code, r.status.to_string()), r.elapsed_ms)
+            }
+            (None, Some(t)) => paint("31", format!("no answer ({}: {t})", t.kind())),
+            (None, None) => "not sent".to_string(),
+        };
+        format!("{} {} {} -> {outcome}", x.case, d.request.method, path)
+    }
+}
+
+impl Observer for ExchangeLog {
+    fn wants_exchanges(&self) -> bool {
+        true
+    }
+    fn on(&self, e: &Event) {
+        let Event::Exchange(x) = e else { return };
+        let line = Self::line(x, self.color);
+        let _ = writeln!(self.out.lock(), "{line}");
+    }
+}

@@ -339,7 +339,11 @@ impl Recorder {
         }
         let request = redacted();
         let url = request.url.clone();
-        let curl = curl_line(&request, &client.curl_auth_headers(&request.method, &url));
+        let curl = curl_line(
+            &request,
+            &client.curl_auth_headers(&request.method, &url),
+            &client.curl_extra_args(),
+        );
         let hint = if request.auth == Auth::Unsigned || request.method == "-" {
             String::new()
         } else {
@@ -569,8 +573,9 @@ fn redact_actual(a: Actual, fields: &[String]) -> Actual {
 }
 
 /// A ready-to-paste curl line; secret and time-bound signing headers are environment
-/// references, to be computed at paste time.
-pub fn curl_line(r: &RedactedRequest, auth_headers: &[String]) -> String {
+/// references, to be computed at paste time. `extra` are shell words added as they are
+/// (the `-H` headers, already quoted; `-k` under `--insecure`).
+pub fn curl_line(r: &RedactedRequest, auth_headers: &[String], extra: &[String]) -> String {
     if r.method == "-" {
         return String::new();
     }
@@ -592,6 +597,7 @@ pub fn curl_line(r: &RedactedRequest, auth_headers: &[String]) -> String {
         parts.push("-H".into());
         parts.push(q(&format!("{k}: {v}")));
     }
+    parts.extend(extra.iter().cloned());
     if let Some(b) = &r.body {
         parts.push("-H".into());
         parts.push(q("Content-Type: application/json"));

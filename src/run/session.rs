@@ -244,6 +244,12 @@ pub struct RunOutcome {
     pub run_id: String,
     pub target: String,
     pub proxy: Option<String>,
+    /// Attempts this run repeated after a transport error (`--retries`).
+    pub retried: u64,
+    /// The run's `--include-operation` / `--exclude-operation` (empty: every operation).
+    pub operations: super::select::OperationFilter,
+    /// `--max-response-time`, when set.
+    pub max_response_ms: Option<u64>,
 }
 
 /// An opened target.
@@ -382,6 +388,7 @@ impl<'s> Session<'s> {
     /// One conformance run.
     pub async fn run(&self, plan: &RunPlan, inputs: &Inputs) -> Result<RunOutcome, SessionError> {
         let started = Instant::now();
+        let retried_before = self.client.retried();
         let set = self.set;
         let profile = &set.profile;
         for v in &plan.versions {
@@ -540,6 +547,9 @@ impl<'s> Session<'s> {
             collected: collector.take(),
             transcript: transcript.take(),
             scrubber,
+            retried: self.client.retried() - retried_before,
+            operations: plan.operations.clone(),
+            max_response_ms: plan.max_response_ms,
         })
     }
 }

@@ -6,6 +6,7 @@ use super::sign::{HttpRequest, Signer};
 use super::url::BaseUrl;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -153,8 +154,6 @@ pub struct ClientOptions {
     /// Extra attempts after a transport error (connect, reset, timeouts); never after an
     /// HTTP response, whatever its status.
     pub retries: u32,
-    /// Print one line per request to stderr (`-vv`).
-    pub trace: bool,
 }
 
 /// `--rate-limit N/s` or `N/m`: `requests` per `per`.
@@ -173,13 +172,15 @@ impl RateLimit {
 
 impl std::str::FromStr for RateLimit {
     type Err = String;
+    /// `N/s`, `N/m`, or a bare `N` (per second).
     fn from_str(s: &str) -> Result<Self, String> {
         let err = || {
             format!(
-                "'{s}' is not a rate: write N/s or N/m (N a whole number of requests, at least 1)"
+                "'{s}' is not a rate: write N/s, N/m or N (per second), N a whole number of requests, at least 1"
             )
         };
-        let (n, unit) = s.trim().split_once('/').ok_or_else(err)?;
+        let t = s.trim();
+        let (n, unit) = t.split_once('/').unwrap_or((t, "s"));
         let requests: u32 = n.trim().parse().map_err(|_| err())?;
         let per = match unit.trim() {
             "s" => Duration::from_secs(1),
@@ -190,6 +191,17 @@ impl std::str::FromStr for RateLimit {
             return Err(err());
         }
         Ok(Self { requests, per })
+    }
+}
+
+impl fmt::Display for RateLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let unit = if self.per == Duration::from_secs(60) {
+            "m"
+        } else {
+            "s"
+        };
+        write!(f, "{}/{unit}", self.requests)
     }
 }
 
@@ -225,7 +237,6 @@ impl Default for ClientOptions {
             extra_headers: vec![],
             rate_limit: None,
             retries: 0,
-            trace: false,
         }
     }
 }
@@ -240,6 +251,8 @@ pub struct Client {
     /// The proxy URL as given (with any password), None when direct.
     proxy: Option<String>,
     limiter: Option<Arc<Limiter>>,
+    /// Attempts repeated after a transport error (`--retries`).
+    retried: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -301,6 +314,7 @@ impl Client {
             opts,
             proxy,
             limiter,
+            retried: Default::default(),
         })
     }
 
@@ -358,22 +372,9 @@ impl Client {
             .collect()
     }
 
-    /// Headers for a reproduction line: the signer's, whose values that are secret or change
-    /// with time become environment references (`$SCP_SIGNATURE`) and stable public ones
-    /// stay literal, then the `-H` headers (credential-looking ones as `$NAME` references).
+    /// Signing headers for a reproduction line: values that are secret or change with time
+    /// become environment references (`$SCP_SIGNATURE`), stable public ones stay literal.
     pub fn curl_auth_headers(&self, method: &str, url: &str) -> Vec<String> {
-        let mut out = self.signing_curl_headers(method, url);
-        for (k, v) in &self.opts.extra_headers {
-            if header_is_secret(k) {
-                out.push(format!("{k}: ${}", env_reference(k)));
-            } else {
-                out.push(format!("{k}: {v}"));
-            }
-        }
-        out
-    }
-
-    fn signing_curl_headers(&self, method: &str, url: &str) -> Vec<String> {
         let input = HttpRequest {
             method,
             url,
@@ -392,6 +393,23 @@ impl Client {
                 }
             })
             .collect()
+    }
+
+    /// What a curl line needs beyond the request: `-k` under `--insecure`, then the `-H`
+    /// headers as shell words, a credential-looking one as an environment reference in
+    /// double quotes (`-H "Authorization: $AUTHORIZATION"`), the others literal.
+    pub fn curl_extra_args(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.opts.insecure {
+            out.push("-k".to_string());
+        }
+        out.extend(extra_header_words(&self.opts.extra_headers));
+        out
+    }
+
+    /// How many attempts were repeated after a transport error (`--retries`).
+    pub fn retried(&self) -> u64 {
+        self.retried.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The absolute URL exactly as it goes on the wire (and is signed).
@@ -417,21 +435,11 @@ impl Client {
             if let Some(l) = &self.limiter {
                 l.acquire().await;
             }
-            let r = self.send_once(req).await;
-            if self.opts.trace {
-                let outcome = match &r {
-                    Ok(resp) => format!("{} in {} ms", resp.status, resp.elapsed_ms),
-                    Err(t) => format!("no answer ({})", t.kind()),
-                };
-                eprintln!(
-                    "request: {} {} -> {outcome}",
-                    req.method.to_uppercase(),
-                    self.url(req)
-                );
-            }
-            match r {
+            match self.send_once(req).await {
                 Err(t) if t.is_retryable() && attempt < self.opts.retries => {
                     attempt += 1;
+                    self.retried
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     // 100 ms, 200 ms, 400 ms, … at most 2 s between attempts.
                     let wait = Duration::from_millis(100u64 << attempt.min(5).saturating_sub(1));
                     tokio::time::sleep(wait.min(Duration::from_secs(2))).await;
@@ -693,6 +701,21 @@ pub fn header_is_secret(name: &str) -> bool {
         || n.contains("apikey")
 }
 
+/// `-H` headers as shell words for curl or a replay line: `-H`, then `"Name: $NAME"` for a
+/// credential-looking header (the value never appears), `'Name: value'` for the others.
+pub fn extra_header_words(headers: &[(String, String)]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (k, v) in headers {
+        out.push("-H".into());
+        if header_is_secret(k) {
+            out.push(format!("\"{k}: ${}\"", env_reference(k)));
+        } else {
+            out.push(crate::target::shell_quote(&format!("{k}: {v}")));
+        }
+    }
+    out
+}
+
 /// `X-Api-Key` → `X_API_KEY`: the environment variable a reproduction line names for a
 /// secret header's value.
 pub fn env_reference(name: &str) -> String {
@@ -796,7 +819,11 @@ mod tests {
         assert_eq!(r.interval(), Duration::from_millis(100));
         let r: RateLimit = "30/m".parse().unwrap();
         assert_eq!(r.interval(), Duration::from_secs(2));
-        for bad in ["", "10", "0/s", "-1/s", "1.5/s", "10/h", "x/s", "10/"] {
+        let r: RateLimit = "5".parse().unwrap();
+        assert_eq!(r, "5/s".parse().unwrap());
+        assert_eq!(r.to_string(), "5/s");
+        assert_eq!("30/m".parse::<RateLimit>().unwrap().to_string(), "30/m");
+        for bad in ["", "0", "0/s", "-1/s", "1.5/s", "10/h", "x/s", "10/", "/s"] {
             assert!(bad.parse::<RateLimit>().is_err(), "{bad}");
         }
     }
