@@ -3,6 +3,7 @@
 //! `report`); nothing here runs cases.
 
 mod args;
+mod config;
 mod deprecations_cmd;
 mod diff_cmd;
 mod report_cmd;
@@ -12,7 +13,7 @@ mod snapshots_cmd;
 mod spec_cmd;
 
 use crate::exit_codes;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -119,7 +120,15 @@ fn install_panic_hook() {
 
 pub fn main() -> i32 {
     install_panic_hook();
-    let cli = match Cli::try_parse() {
+    // kmsconform.toml (or --config FILE): its settings become flags before the ones given.
+    let (argv, config) = match config::apply(&Cli::command(), std::env::args_os().collect()) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return e.code();
+        }
+    };
+    let cli = match Cli::try_parse_from(&argv) {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() {
@@ -127,6 +136,13 @@ pub fn main() -> i32 {
             } else {
                 exit_codes::OK
             };
+            if let (Some(f), true) = (&config, e.use_stderr()) {
+                // The flags given parsed alone: what fails is the file's settings with them.
+                eprintln!(
+                    "error: the settings of {} do not combine with the flags given:",
+                    f.display()
+                );
+            }
             let _ = e.print();
             return code;
         }

@@ -387,8 +387,8 @@ impl ExchangeLog {
                 t
             }
         };
-        let Some(d) = &x.detail else {
-            return format!("{} {}", x.case, x.label);
+        let Some(d) = x.detail.as_ref().filter(|_| x.sent) else {
+            return format!("{} {}: not sent", x.case, x.label);
         };
         let path = reqwest::Url::parse(&d.request.url)
             .map(|u| match u.query() {

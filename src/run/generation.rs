@@ -324,12 +324,18 @@ impl Generation {
                     query_suffix(&g.query)
                 )
             };
+            let fields = &ctx.profile.secrets.fields;
             let mut push = |case: String, g: &GeneratedRequest, unknown: bool, label: String| {
                 if ctx.wants(&case) {
                     out.push(Listed {
                         case,
                         method: op.method.clone(),
                         path: path_of(g, unknown),
+                        body: super::list::body_summary(
+                            g.body.as_ref(),
+                            g.raw_body.as_deref(),
+                            fields,
+                        ),
                         label,
                     });
                 }

@@ -21,17 +21,51 @@ pub struct Listed {
     pub method: String,
     /// The path (and query) with what is known filled in; the rest as templates.
     pub path: String,
+    /// The body in brief (compact JSON, secret fields redacted, cut to
+    /// [`BODY_SHOWN`] characters); None without a body.
+    pub body: Option<String>,
     pub label: String,
 }
 
+/// Characters of a body a listing shows.
+pub const BODY_SHOWN: usize = 100;
+
 impl std::fmt::Display for Listed {
+    /// `case<TAB>METHOD path<TAB>body (or -)<TAB>label`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{}\t{} {}\t{}",
-            self.case, self.method, self.path, self.label
+            "{}\t{} {}\t{}\t{}",
+            self.case,
+            self.method,
+            self.path,
+            self.body.as_deref().unwrap_or("-"),
+            self.label
         )
     }
+}
+
+/// A body in brief: JSON compact with the profile's secret fields redacted, a raw
+/// (malformed) body as it is; cut to [`BODY_SHOWN`] characters.
+pub fn body_summary(
+    body: Option<&Value>,
+    raw: Option<&str>,
+    secret_fields: &[String],
+) -> Option<String> {
+    let text = match (raw, body) {
+        (Some(r), _) => format!(
+            "raw {}",
+            serde_json::to_string(r).expect("a string serialises")
+        ),
+        (None, Some(v)) => super::secrets::redact_fields(v, secret_fields).to_string(),
+        (None, None) => return None,
+    };
+    Some(if text.chars().count() > BODY_SHOWN {
+        let cut: String = text.chars().take(BODY_SHOWN - 1).collect();
+        format!("{cut}…")
+    } else {
+        text
+    })
 }
 
 /// Every case `plan` selects, in the order a run (with concurrency 1) sends them:
@@ -109,14 +143,19 @@ pub fn list_cases(
             operations: &plan.operations,
             max_response_ms: plan.max_response_ms,
         };
+        // The credentials probe (on the last version) goes before everything else.
         if n + 1 == plan.versions.len() {
             if let Some(op) = super::session::probe_operation(&ctx) {
-                out.push(Listed {
-                    case: format!("{v}/probe/0"),
-                    method: op.method.clone(),
-                    path: op.path.clone(),
-                    label: "credentials probe".into(),
-                });
+                out.insert(
+                    0,
+                    Listed {
+                        case: format!("{v}/probe/0"),
+                        method: op.method.clone(),
+                        path: op.path.clone(),
+                        body: None,
+                        label: "credentials probe".into(),
+                    },
+                );
             }
         }
         let replaying_suite = plan
@@ -135,6 +174,7 @@ pub fn list_cases(
                         case,
                         method: method.clone(),
                         path: super::fill_path_placeholders(path, &profile.unknown_id),
+                        body: None,
                         label: format!("{id} is not part of version {v}"),
                     });
                 }

@@ -744,10 +744,19 @@ pub fn list_step(
         })
         .collect();
     path.push_str(&super::list::query_suffix(&query));
+    let body = st
+        .body
+        .as_ref()
+        .map(|t| render(t, b).unwrap_or_else(|_| t.clone()));
     super::list::Listed {
         case,
         method: method.to_uppercase(),
         path,
+        body: super::list::body_summary(
+            body.as_ref(),
+            st.raw_body.as_deref(),
+            &ctx.profile.secrets.fields,
+        ),
         label,
     }
 }
