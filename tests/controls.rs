@@ -1558,6 +1558,7 @@ const CONTROLS: [&str; 14] = [
 #[test]
 fn every_control_is_documented_in_help_and_the_readme() {
     let help = stdout(&kmsconform(&["run", "--help"], &[]));
+    let own = std::fs::read_to_string(root().join("tests/controls.rs")).unwrap();
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
     let section = readme
         .split("## CLI controls")
@@ -1577,13 +1578,30 @@ fn every_control_is_documented_in_help_and_the_readme() {
             }),
             "{flag} not in run --help"
         );
+        // Its row: the flag in the first column, its config key in the second (--config
+        // itself has none), what it does, the bad values, the tests.
         let key = flag.trim_start_matches("--");
-        assert!(
-            section.lines().any(|l| l.starts_with('|')
-                && l.contains(&format!("`{flag}"))
-                && l.contains(&format!("`{key}"))),
-            "{flag} has no row with its config key in README CLI controls"
-        );
+        let row: Vec<&str> = section
+            .lines()
+            .filter(|l| l.starts_with("| `"))
+            .map(|l| l.split(" | ").collect::<Vec<_>>())
+            .find(|cols| cols[0].contains(&format!("`{flag}")))
+            .unwrap_or_else(|| panic!("{flag} has no row in README CLI controls"));
+        assert_eq!(row.len(), 5, "{row:?}");
+        if flag == "--config" {
+            assert_eq!(row[1], "—");
+        } else {
+            assert!(row[1].starts_with(&format!("`{key} = ")), "{row:?}");
+        }
+        for test in row[4].split(", ") {
+            let name = test.trim_matches(|c| c == '`' || c == ' ' || c == '|');
+            if !name.starts_with('(') && name != "same test" {
+                assert!(
+                    own.contains(&format!("fn {name}()")),
+                    "README names a test {name} that tests/controls.rs does not have"
+                );
+            }
+        }
     }
     assert!(help.contains("-H, --header"));
     assert!(help.contains("-q, --quiet") && help.contains("-v, --verbose"));

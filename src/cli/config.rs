@@ -192,6 +192,15 @@ fn tokens(
         }
         for v in values {
             check_value(&arg, key, &v).map_err(bad)?;
+            if key == "header" {
+                let (name, _) = super::args::parse_header(&v).map_err(bad)?;
+                if crate::target::http::header_is_secret(&name) {
+                    return Err(bad(format!(
+                        "{name} looks like a credential: keep secrets out of files (pass it with -H from the environment, e.g. -H \"{name}: ${}\")",
+                        crate::target::http::env_reference(&name)
+                    )));
+                }
+            }
             // `--flag=value`: a value starting with '-' stays a value.
             out.push(format!("{flag}={v}"));
         }
@@ -330,6 +339,11 @@ mod tests {
             (
                 "secret-key = \"s\"",
                 "secret-key",
+                "keep secrets out of files",
+            ),
+            (
+                "header = [\"X-Api-Key: k\"]",
+                "header",
                 "keep secrets out of files",
             ),
             (
