@@ -26,11 +26,11 @@ const REFUSED: [(&str, &str); 4] = [
     ("help", "not a setting"),
     (
         "secret-key",
-        "keep secrets out of files: use the API's environment variable (e.g. SCP_SECRET_KEY) or the flag",
+        "keep secrets out of files: use the API's credential environment variable or the flag",
     ),
     (
         "token",
-        "keep secrets out of files: use the API's environment variable (e.g. BAO_TOKEN) or the flag",
+        "keep secrets out of files: use the API's credential environment variable or the flag",
     ),
 ];
 

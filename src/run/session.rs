@@ -355,7 +355,12 @@ impl<'s> Session<'s> {
                 needs.entry(v).or_default().push("generation.json".into());
             }
         }
-        for s in inputs.suites.iter().filter(|s| plan.wants(&s.name)) {
+        // A suite the operation filter leaves out needs nothing.
+        for s in inputs
+            .suites
+            .iter()
+            .filter(|s| plan.wants(&s.name) && plan.operations.blocks(s).is_none())
+        {
             for v in suite::free_variables(s) {
                 needs
                     .entry(v)
