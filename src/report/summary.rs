@@ -125,6 +125,22 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(out, "snapshots: not checked ({why})");
     }
     let secs = r.meta.duration_ms as f64 / 1000.0;
+    let strict = if r.meta.strict {
+        " (--strict: advisories fail the gate)"
+    } else {
+        ""
+    };
+    // A report of recorded traffic (`check-traffic`) sent nothing: no rate, seed or run id.
+    if r.meta.run_id.is_empty() && r.meta.target.starts_with("recorded traffic") {
+        let _ = writeln!(
+            out,
+            "{}{strict}; {} recorded exchanges checked; versions {}",
+            super::text::totals(&r.totals()),
+            r.meta.requests,
+            r.meta.versions.join(","),
+        );
+        return out;
+    }
     let _ = writeln!(
         out,
         "{}{}; {} requests in {:.2} s ({:.0} req/s); versions {}; seed {}; run id {}",

@@ -14,11 +14,11 @@
 //! # Ok(()) }
 //! ```
 
-use super::generation::Generation;
-use super::ledger::{CleanupRule, Ledger, Leftover};
 use super::event::{
     Collected, Collector, Event, Events, Observer, Progress, Transcript, TranscriptEntry,
 };
+use super::generation::Generation;
+use super::ledger::{CleanupRule, Ledger, Leftover};
 use super::record::{Observation, Outcome, Recorder, RecorderConfig};
 use super::suite::{self, Suite};
 use super::template::Bindings;
@@ -549,7 +549,7 @@ async fn probe(ctx: &VersionCtx<'_>) -> Result<(), SessionError> {
         auth: Auth::Signed,
     };
     let case = format!("{}/probe/0", ctx.version);
-    match ctx.client.send(&req).await {
+    match ctx.send(&op.operation_id, &case, &req).await {
         Err(e) if e.is_unreachable() => Err(SessionError::Unusable(e.to_string())),
         // An answer that broke after its headers (reset, undecodable body, slow body) is a
         // transport problem of the report, not an unusable target.
@@ -634,7 +634,7 @@ async fn absent_operations(
             auth: Auth::Signed,
         };
         let label = format!("{id} is not part of version {}", ctx.version);
-        let resp = ctx.client.send(&req).await;
+        let resp = ctx.send(id, &case, &req).await;
         let mut v = Verdicts::new();
         if let Ok(r) = &resp {
             let doc = &ctx.spec.doc;
@@ -711,7 +711,9 @@ async fn final_cleanup(ctxs: &[VersionCtx<'_>], ledger: &Ledger) -> Vec<Leftover
                 }
             };
             let case_id = format!("{version}/cleanup/{id}/{}", i + 1);
-            let resp = ctx.client.send(&req).await;
+            let resp = ctx
+                .send(st.call.as_deref().unwrap_or("cleanup"), &case_id, &req)
+                .await;
             let outcome = match &resp {
                 Ok(r) => Outcome::Response(r),
                 Err(t) => Outcome::Transport(t),
