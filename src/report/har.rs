@@ -471,7 +471,10 @@ mod tests {
 
     #[test]
     fn not_a_har_is_refused_with_the_reason() {
-        assert!(Har::parse("[]").unwrap_err().contains("invalid type"));
+        assert!(Har::parse("42").unwrap_err().contains("invalid type"));
+        assert!(Har::parse(r#"{"entries":[]}"#)
+            .unwrap_err()
+            .contains("missing field `log`"));
         assert!(Har::parse(r#"{"log":{"version":"2.0","entries":[]}}"#)
             .unwrap_err()
             .contains("HAR 1.x"));
