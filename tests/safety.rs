@@ -246,7 +246,8 @@ fn leaks(outputs: &[(String, String)], secrets: &[(String, String)]) -> Vec<Stri
 
 /// A target that reflects every header and body it receives, and a secret key that is a
 /// canary: no output (the four report formats, stdout, stderr) carries the canary, any
-/// signature sent, or any plaintext sent in a `plaintext` member.
+/// signature sent, or any plaintext sent in a `plaintext` member; nor do the streamed
+/// events (`--format jsonl`) and the HAR recording (`--record`).
 #[test]
 fn nothing_secret_reaches_any_output_against_a_reflecting_target() {
     let (url, seen) = reflector();
@@ -269,8 +270,12 @@ fn nothing_secret_reaches_any_output_against_a_reflecting_target() {
             "html",
             "--format",
             "markdown",
+            "--format",
+            "jsonl",
             "--report-dir",
             d,
+            "--record",
+            &format!("{d}/run.har"),
         ],
         &[("SCP_ACCESS_KEY", "AK"), ("SCP_SECRET_KEY", CANARY)],
     );
@@ -285,7 +290,19 @@ fn nothing_secret_reaches_any_output_against_a_reflecting_target() {
         "the secret key itself went on the wire"
     );
     let outs = outputs(dir.path(), &out);
-    assert_eq!(outs.len(), 6, "four report files, stdout, stderr");
+    assert_eq!(
+        outs.len(),
+        8,
+        "four report files, events.jsonl, run.har, stdout, stderr"
+    );
+    // The streamed events and the recording hold the exchanges the canaries were in.
+    for name in ["events.jsonl", "run.har"] {
+        let (_, t) = outs.iter().find(|(n, _)| n == name).unwrap();
+        assert!(
+            t.contains("Scp-Signature"),
+            "{name} records no request headers"
+        );
+    }
     let mut secrets = vec![("secret key".to_string(), CANARY.to_string())];
     secrets.extend(
         seen.signatures
@@ -383,11 +400,12 @@ fn reference(faults: Vec<kmsconform::reference::Fault>) -> kmsconform::reference
 }
 
 fn all_formats(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = ["json", "junit", "html", "markdown"]
+    let mut v: Vec<String> = ["json", "junit", "html", "markdown", "jsonl"]
         .iter()
         .flat_map(|f| ["--format".to_string(), f.to_string()])
         .collect();
     v.extend(["--report-dir".into(), dir.display().to_string()]);
+    v.extend(["--record".into(), dir.join("run.har").display().to_string()]);
     v
 }
 

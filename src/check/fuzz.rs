@@ -38,6 +38,7 @@ pub fn claims() -> Vec<Claim> {
         Claim::BadAuth,
         Claim::UnknownVersion,
         Claim::Suite,
+        Claim::Recorded,
     ]
 }
 

@@ -24,6 +24,9 @@ pub enum Claim {
     UnknownVersion,
     /// Part of a suite: the suite states its own expectations.
     Suite,
+    /// Recorded traffic: nothing is known of the request's intent or credentials, so only
+    /// the response's own checks apply, and the profile's bad-auth statuses are expected too.
+    Recorded,
 }
 
 /// The spec context of one exchange.
@@ -94,7 +97,7 @@ pub fn check_response(sc: &Scope, claim: &Claim, resp: &Response, v: &mut Verdic
     }
     let documented = sc.op.documented_statuses();
     let extra: &[u16] = match claim {
-        Claim::BadAuth => &sc.profile.errors.bad_auth.statuses,
+        Claim::BadAuth | Claim::Recorded => &sc.profile.errors.bad_auth.statuses,
         Claim::UnknownVersion => sc
             .profile
             .errors

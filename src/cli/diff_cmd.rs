@@ -149,6 +149,7 @@ pub fn diff_cmd(a: DiffArgs) -> Outcome {
         baseline: a.known_failures.clone(),
         max_failures: a.max_failures,
     };
+    gate.only_rendered("diff")?;
     gate.load_baseline()?;
     let rt = runtime()?;
     rt.block_on(async {

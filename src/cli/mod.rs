@@ -11,6 +11,7 @@ mod run_cmd;
 mod serve_cmd;
 mod snapshots_cmd;
 mod spec_cmd;
+mod traffic_cmd;
 
 use crate::exit_codes;
 use clap::{CommandFactory, Parser, Subcommand};
@@ -42,6 +43,8 @@ pub enum Command {
     Serve(serve_cmd::ServeArgs),
     /// Compare versions (declared vs undeclared differences) or targets (noise-cancelled).
     Diff(diff_cmd::DiffArgs),
+    /// Check recorded exchanges (HAR) offline against the specs, per version.
+    CheckTraffic(traffic_cmd::TrafficArgs),
     /// Snapshot maintenance.
     #[command(subcommand)]
     Snapshots(snapshots_cmd::SnapshotsCommand),
@@ -171,6 +174,7 @@ fn dispatch(cli: Cli) -> Outcome {
         Command::Replay { case, run } => run_cmd::run_cmd(run, Some(case)),
         Command::Serve(a) => serve_cmd::serve_cmd(a),
         Command::Diff(a) => diff_cmd::diff_cmd(a),
+        Command::CheckTraffic(a) => traffic_cmd::traffic_cmd(a),
         Command::Snapshots(c) => snapshots_cmd::run(c),
         Command::Bench(a) => run_cmd::bench_cmd(a),
         Command::Checks => {

@@ -23,6 +23,17 @@ pub struct GateArgs {
 }
 
 impl GateArgs {
+    /// Refuses a streamed format (`jsonl`) where there is no run to stream: `command` names
+    /// the subcommand in the message.
+    pub fn only_rendered(&self, command: &str) -> Result<(), super::CliError> {
+        match self.formats.iter().find(|f| f.is_streamed()) {
+            Some(_) => Err(super::CliError::Input(format!(
+                "--format jsonl streams the events of a run as it goes; `{command}` has none (use json, junit, markdown or html)"
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// Fails early (before a long run) on a baseline that cannot be read.
     pub fn load_baseline(&self) -> Result<Option<Baseline>, super::CliError> {
         self.baseline
@@ -128,6 +139,7 @@ pub fn report(c: ReportCommand) -> Outcome {
             report_dir,
             gate,
         } => {
+            gate.only_rendered("report merge")?;
             gate.load_baseline()?;
             let parts = reports
                 .iter()

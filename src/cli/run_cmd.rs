@@ -61,6 +61,10 @@ pub struct RunArgs {
     /// Advisories (findings whose expectation is our assumption) fail the gate too.
     #[arg(long)]
     pub strict: bool,
+    /// Record every exchange as HAR 1.2 into FILE (secrets redacted); `check-traffic`
+    /// re-checks it offline.
+    #[arg(long, value_name = "FILE.har")]
+    pub record: Option<PathBuf>,
     #[command(flatten)]
     pub gate: super::report_cmd::GateArgs,
     #[command(flatten)]
@@ -228,6 +232,36 @@ pub fn run_cmd(a: RunArgs, case_filter: Option<String>) -> Outcome {
         report::ensure_writable(dir, &a.gate.formats)
             .map_err(|e| CliError::Input(format!("--report-dir: {e}")))?;
     }
+    // Streamed outputs are opened now: an unwritable path stops the run before it starts.
+    let jsonl = match (
+        &a.report_dir,
+        a.gate.formats.iter().any(|f| f.is_streamed()),
+    ) {
+        (Some(dir), true) => {
+            let path = dir.join(report::Format::Jsonl.file_name());
+            let j = crate::run::event::JsonLines::create(&path).map_err(|e| {
+                CliError::Input(format!(
+                    "--report-dir: cannot write {}: {e}",
+                    path.display()
+                ))
+            })?;
+            Some(Arc::new(j))
+        }
+        (None, true) => {
+            return Err(CliError::Input(
+                "--format jsonl needs --report-dir (events.jsonl is written there)".into(),
+            )
+            .into())
+        }
+        _ => None,
+    };
+    let har = match &a.record {
+        Some(path) => {
+            check_recording_path(path)?;
+            Some(Arc::new(crate::report::har::HarRecorder::default()))
+        }
+        None => None,
+    };
     let target = a.target.spec(&a.api.api)?;
     let snapshot_dir = a
         .snapshot_dir
@@ -258,6 +292,12 @@ pub fn run_cmd(a: RunArgs, case_filter: Option<String>) -> Outcome {
     plan.replay_prefix = a.replay_prefix(seed, &run_id);
     plan.operations = operations;
     plan.max_response_ms = a.controls.max_response_time;
+    if let Some(j) = &jsonl {
+        plan.observers.push(j.clone());
+    }
+    if let Some(h) = &har {
+        plan.observers.push(h.clone());
+    }
     let inputs = Inputs::load(&set, &a.api.suites_dir(), &plan).map_err(CliError::from)?;
     if a.controls.list_cases {
         // Nothing is started or sent: fixtures known now are --param values only.
@@ -334,18 +374,49 @@ pub fn run_cmd(a: RunArgs, case_filter: Option<String>) -> Outcome {
                 a.gate.max_failures.unwrap_or(0)
             );
         }
+        if let Some(j) = &jsonl {
+            match j.error() {
+                Some(e) => eprintln!("warning: events.jsonl is incomplete: {e}"),
+                None if !a.controls.quiet => println!("wrote {}", j.path().display()),
+                None => {}
+            }
+        }
         let code = a.gate.finish_with(
             report,
             a.report_dir.as_deref(),
             &|t| scrubber.scrub(t),
             a.controls.quiet,
         )?;
+        // After the reports: a recording that cannot be written loses no verdict.
+        if let (Some(h), Some(path)) = (&har, &a.record) {
+            let text = scrubber.scrub(&h.har().to_json());
+            report::write_atomic(path, text.as_bytes())?;
+            if !a.controls.quiet {
+                println!("wrote {} ({} exchanges)", path.display(), h.len());
+            }
+        }
         Ok(if outcome.interrupted {
             exit_codes::INTERRUPTED
         } else {
             code
         })
     })
+}
+
+/// The recording's directory exists and takes a file, and no directory is in the way.
+fn check_recording_path(path: &std::path::Path) -> Result<(), CliError> {
+    if path.is_dir() {
+        return Err(CliError::Input(format!(
+            "--record {}: is a directory",
+            path.display()
+        )));
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    report::ensure_writable_dir(&dir).map_err(|e| CliError::Input(format!("--record: {e}")))?;
+    Ok(())
 }
 
 /// Snapshots record the correct reference: they are checked by default only on the

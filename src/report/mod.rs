@@ -2,6 +2,7 @@
 //! a finished [`Report`]; text is made only here.
 
 pub mod baseline;
+pub mod har;
 pub mod html;
 pub mod json;
 pub mod junit;
@@ -21,6 +22,8 @@ pub enum Format {
     Junit,
     Markdown,
     Html,
+    /// One event per line, streamed while the run goes (`run` only).
+    Jsonl,
 }
 
 impl Format {
@@ -30,16 +33,24 @@ impl Format {
             Format::Junit => "report.junit.xml",
             Format::Markdown => "report.md",
             Format::Html => "report.html",
+            Format::Jsonl => "events.jsonl",
         }
     }
 
-    pub fn render(self, r: &Report) -> String {
+    /// The format's text of a finished report; `None` for a format the run streams instead.
+    pub fn render(self, r: &Report) -> Option<String> {
         match self {
-            Format::Json => r.to_json(),
-            Format::Junit => junit::render(r),
-            Format::Markdown => markdown::render(r),
-            Format::Html => html::render(r),
+            Format::Json => Some(r.to_json()),
+            Format::Junit => Some(junit::render(r)),
+            Format::Markdown => Some(markdown::render(r)),
+            Format::Html => Some(html::render(r)),
+            Format::Jsonl => None,
         }
+    }
+
+    /// Written event by event during a run, not from the finished report.
+    pub fn is_streamed(self) -> bool {
+        self == Format::Jsonl
     }
 }
 
@@ -97,8 +108,9 @@ pub fn write_all(
         if formats[..i].contains(&f) {
             continue;
         }
+        let Some(text) = f.render(r) else { continue };
         let path = dir.join(f.file_name());
-        write_atomic(&path, scrub(&f.render(r)).as_bytes())?;
+        write_atomic(&path, scrub(&text).as_bytes())?;
         written.push(path);
     }
     Ok(written)

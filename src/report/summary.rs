@@ -197,6 +197,22 @@ pub fn render_styled(r: &Report, style: &Style) -> String {
 fn verdict_line(r: &Report) -> String {
     let mut out = String::new();
     let secs = r.meta.duration_ms as f64 / 1000.0;
+    let strict = if r.meta.strict {
+        " (--strict: advisories fail the gate)"
+    } else {
+        ""
+    };
+    // A report of recorded traffic (`check-traffic`) sent nothing: no rate, seed or run id.
+    if r.meta.run_id.is_empty() && r.meta.target.starts_with("recorded traffic") {
+        let _ = writeln!(
+            out,
+            "{}{strict}; {} recorded exchanges checked; versions {}",
+            super::text::totals(&r.totals()),
+            r.meta.requests,
+            r.meta.versions.join(","),
+        );
+        return out;
+    }
     let _ = writeln!(
         out,
         "{}{}; {} requests in {:.2} s ({:.0} req/s); versions {}; seed {}; run id {}",

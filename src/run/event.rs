@@ -84,6 +84,10 @@ pub struct ExchangeEvent {
     /// Something went on the wire (false: the step could not be built).
     pub sent: bool,
     pub status: Option<u16>,
+    /// The response body (secret fields redacted, secrets scrubbed; a JSON string when it is
+    /// not JSON), there when some observer wants bodies. Streams carry it inside `detail`.
+    #[serde(skip)]
+    pub body: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<ExchangeDetail>,
 }
@@ -118,6 +122,10 @@ pub trait Observer: Send + Sync {
     fn wants_exchanges(&self) -> bool {
         false
     }
+    /// Whether this observer reads response bodies only (cheaper than the details).
+    fn wants_bodies(&self) -> bool {
+        false
+    }
 }
 
 /// The observers of one run.
@@ -125,15 +133,18 @@ pub trait Observer: Send + Sync {
 pub struct Events {
     observers: Vec<Arc<dyn Observer>>,
     exchanges: bool,
+    bodies: bool,
     started: Arc<parking_lot::Mutex<HashSet<String>>>,
 }
 
 impl Events {
     pub fn new(observers: Vec<Arc<dyn Observer>>) -> Self {
         let exchanges = observers.iter().any(|o| o.wants_exchanges());
+        let bodies = exchanges || observers.iter().any(|o| o.wants_bodies());
         Self {
             observers,
             exchanges,
+            bodies,
             started: Default::default(),
         }
     }
@@ -146,6 +157,10 @@ impl Events {
 
     pub fn wants_exchanges(&self) -> bool {
         self.exchanges
+    }
+
+    pub fn wants_bodies(&self) -> bool {
+        self.bodies
     }
 
     /// `CaseStarted`, once per case id.
@@ -265,16 +280,12 @@ impl Transcript {
 }
 
 impl Observer for Transcript {
-    fn wants_exchanges(&self) -> bool {
+    fn wants_bodies(&self) -> bool {
         true
     }
     fn on(&self, e: &Event) {
         let Event::Exchange(x) = e else { return };
-        let body = x
-            .detail
-            .as_ref()
-            .and_then(|d| d.response.as_ref())
-            .and_then(|r| r.body.clone());
+        let body = x.body.clone();
         self.entries.lock().push(TranscriptEntry {
             version: x.version.clone(),
             case: x.case.clone(),

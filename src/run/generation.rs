@@ -1131,7 +1131,7 @@ async fn send(
     Option<Result<Response, crate::target::http::Transport>>,
 ) {
     let mut v = Verdicts::new();
-    match ctx.client.send(req).await {
+    match ctx.send(&op.operation_id, case, req).await {
         Ok(resp) => {
             ctx.ledger
                 .observe(&ctx.version, &op.operation_id, case, req, &resp);

@@ -15,6 +15,7 @@ pub mod select;
 pub mod session;
 pub mod suite;
 pub mod template;
+pub mod traffic;
 
 use crate::spec::profile::NamePattern;
 use crate::spec::{Profile, VersionSpec};
@@ -52,6 +53,19 @@ pub struct VersionCtx<'a> {
 }
 
 impl VersionCtx<'_> {
+    /// Sends one request of a case: `CaseStarted` goes out before the case's first request.
+    pub async fn send(
+        &self,
+        operation: &str,
+        case: &str,
+        req: &crate::target::http::Request,
+    ) -> Result<crate::target::http::Response, crate::target::http::Transport> {
+        self.recorder
+            .events()
+            .case_started(&self.version, operation, case);
+        self.client.send(req).await
+    }
+
     /// Whether a unit of work (a version's operation or suite) belongs to this shard.
     pub fn in_partition(&self, unit: &str) -> bool {
         in_partition(self.partition, &format!("{}/{unit}", self.version))

@@ -284,10 +284,16 @@ impl Recorder {
             Outcome::Response(r) => Some(r.status),
             _ => None,
         };
-        let detail = self
-            .events
-            .wants_exchanges()
-            .then(|| self.scrubbed(self.exchange_detail(client, &o, redacted()), &per_exchange));
+        let body = match &o.outcome {
+            Outcome::Response(r) if self.events.wants_bodies() => {
+                self.response_body(r, &per_exchange)
+            }
+            _ => None,
+        };
+        let detail = self.events.wants_exchanges().then(|| {
+            let d = self.exchange_detail(client, &o, redacted(), body.clone());
+            self.scrubbed(d, &per_exchange)
+        });
         self.events.emit(Event::Exchange(Box::new(ExchangeEvent {
             version: o.version.into(),
             operation: o.operation.into(),
@@ -296,6 +302,7 @@ impl Recorder {
             label: o.label.into(),
             sent,
             status,
+            body,
             detail,
         })));
         if let Outcome::Transport(t) = &o.outcome {
@@ -380,23 +387,28 @@ impl Recorder {
         }
     }
 
-    /// The redacted exchange, for observers that keep or stream exchanges.
+    /// A response body as observers see it: secret fields redacted, secrets scrubbed.
+    fn response_body(&self, r: &Response, per_exchange: &[String]) -> Option<Value> {
+        let mut b = match &r.json {
+            Some(j) => secrets::redact_fields(j, &self.cfg.secret_fields),
+            None if r.text.is_empty() => return None,
+            None => Value::String(r.text.clone()),
+        };
+        self.secrets.scrub_value(&mut b, per_exchange);
+        Some(b)
+    }
+
+    /// The redacted exchange, for observers that keep or stream exchanges (`body`: the
+    /// response body as [`Self::response_body`] made it).
     fn exchange_detail(
         &self,
         client: &Client,
         o: &Observation,
         request: RedactedRequest,
+        body: Option<Value>,
     ) -> ExchangeDetail {
-        let fields = &self.cfg.secret_fields;
         let (response, transport, sent_headers) = match &o.outcome {
             Outcome::Response(r) => {
-                let body = crate::check::response::body_value(r).map(|b| {
-                    if r.json.is_none() {
-                        Value::String(r.text.clone())
-                    } else {
-                        secrets::redact_fields(&b, fields)
-                    }
-                });
                 let headers = r
                     .headers
                     .iter()

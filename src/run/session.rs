@@ -585,7 +585,7 @@ async fn probe(ctx: &VersionCtx<'_>) -> Result<(), SessionError> {
         auth: Auth::Signed,
     };
     let case = format!("{}/probe/0", ctx.version);
-    match ctx.client.send(&req).await {
+    match ctx.send(&op.operation_id, &case, &req).await {
         Err(e) if e.is_unreachable() => Err(SessionError::Unusable(e.to_string())),
         // An answer that broke after its headers (reset, undecodable body, slow body) is a
         // transport problem of the report, not an unusable target.
@@ -670,7 +670,7 @@ async fn absent_operations(
             auth: Auth::Signed,
         };
         let label = format!("{id} is not part of version {}", ctx.version);
-        let resp = ctx.client.send(&req).await;
+        let resp = ctx.send(id, &case, &req).await;
         let mut v = Verdicts::new();
         if let Ok(r) = &resp {
             let doc = &ctx.spec.doc;
@@ -747,7 +747,9 @@ async fn final_cleanup(ctxs: &[VersionCtx<'_>], ledger: &Ledger) -> Vec<Leftover
                 }
             };
             let case_id = format!("{version}/cleanup/{id}/{}", i + 1);
-            let resp = ctx.client.send(&req).await;
+            let resp = ctx
+                .send(st.call.as_deref().unwrap_or("cleanup"), &case_id, &req)
+                .await;
             let outcome = match &resp {
                 Ok(r) => Outcome::Response(r),
                 Err(t) => Outcome::Transport(t),

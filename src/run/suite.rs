@@ -1021,7 +1021,7 @@ async fn run_step_with(
             st.raw.as_ref().map(|r| r.path.clone()).unwrap_or_default()
         )
     });
-    let resp = match ctx.client.send(&req).await {
+    let resp = match ctx.send(&op_name, case, &req).await {
         Ok(r) => r,
         Err(e) => {
             ctx.recorder.record(
@@ -1288,7 +1288,10 @@ async fn paginate(
         };
         let page_case = format!("{case}/p{number}");
         let page_label = format!("{label} (page {number}, size {size})");
-        let resp = match ctx.client.send(&req).await {
+        let resp = match ctx
+            .send(st.call.as_deref().unwrap_or_default(), &page_case, &req)
+            .await
+        {
             Ok(r) => r,
             Err(e) => {
                 ctx.recorder.record(
