@@ -172,6 +172,10 @@ fn an_interrupted_run_still_writes_its_report() {
             "200",
             "--snapshots",
             "off",
+            "--format",
+            "json",
+            "--format",
+            "jsonl",
             "--report-dir",
         ])
         .arg(dir.path())
@@ -179,7 +183,21 @@ fn an_interrupted_run_still_writes_its_report() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    // Interrupt once the run is sending (its events stream says so), not after a fixed
+    // time: on a loaded machine the start alone can take longer than any guess.
+    let events = dir.path().join("events.jsonl");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !std::fs::read_to_string(&events)
+        .unwrap_or_default()
+        .contains("\"event\":\"exchange\"")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
     let pid = child.id().to_string();
     assert!(Command::new("kill")
         .args(["-INT", &pid])
