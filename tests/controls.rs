@@ -1230,49 +1230,71 @@ fn list_cases_names_the_cases_a_run_sends() {
         }
     }
     let set = kmsconform::spec::SpecSet::load(&root().join("specs/scp-kms")).unwrap();
-    let mut plan = RunPlan::new(&set, vec!["1.2".into(), "1.3".into()]);
-    plan.cases = 3;
-    let inputs = Inputs::load(&set, &root().join("suites/scp-kms"), &plan).unwrap();
-    let listed: std::collections::BTreeSet<String> =
-        kmsconform::run::list::list_cases(&set, &plan, &inputs, &Default::default())
-            .unwrap()
-            .into_iter()
-            .map(|l| l.case)
-            .collect();
-    let seen = Arc::new(Cases(Mutex::new(Default::default())));
-    plan.observers.push(seen.clone());
-    rt().block_on(async {
-        let s = Session::open(&set, &TargetSpec::embedded(), None)
-            .await
-            .unwrap();
-        let o = s.run(&plan, &inputs).await.unwrap();
+    // A whole run, and replays (a generated case, a suite step, an absent operation).
+    let mut plans = Vec::new();
+    let mut whole = RunPlan::new(&set, vec!["1.2".into(), "1.3".into()]);
+    whole.cases = 3;
+    plans.push(whole);
+    for case in [
+        "1.3/createKey/invalid/2",
+        "1.3/suite/lifecycle/4",
+        "1.3/suite/crypto_roundtrip_aes256/4/len17/2",
+        "1.0/listManagedKeys/absent/0",
+    ] {
+        let mut p = RunPlan::new(&set, vec![case.split('/').next().unwrap().to_string()]);
+        p.case_filter = Some(case.into());
+        plans.push(p);
+    }
+    for mut plan in plans {
+        let inputs = Inputs::load(&set, &root().join("suites/scp-kms"), &plan).unwrap();
+        let listed: std::collections::BTreeSet<String> =
+            kmsconform::run::list::list_cases(&set, &plan, &inputs, &Default::default())
+                .unwrap()
+                .into_iter()
+                .map(|l| l.case)
+                .collect();
+        let seen = Arc::new(Cases(Mutex::new(Default::default())));
+        plan.observers.push(seen.clone());
+        rt().block_on(async {
+            let s = Session::open(&set, &TargetSpec::embedded(), None)
+                .await
+                .unwrap();
+            let o = s.run(&plan, &inputs).await.unwrap();
+            assert!(
+                o.collected.findings.is_empty(),
+                "{:#?}",
+                o.collected.findings
+            );
+        });
+        let sent = seen.0.lock().clone();
+        let what = plan.case_filter.as_deref().unwrap_or("the whole run");
+        // A sent case id belongs to a listed case: itself, or a case it is a sub-step of (a
+        // generated case's fresh resource and cleanup, a page, a repeat's step), or the
+        // run's final cleanup.
+        let belongs = |c: &str| {
+            listed.contains(c)
+                || listed.contains(kmsconform::run::record::replay_case(c))
+                || listed.iter().any(|l| c.starts_with(&format!("{l}/")))
+                || c.split('/').nth(1) == Some("cleanup")
+        };
+        let unlisted: Vec<&String> = sent.iter().filter(|c| !belongs(c)).collect();
         assert!(
-            o.collected.findings.is_empty(),
-            "{:#?}",
-            o.collected.findings
+            unlisted.is_empty(),
+            "{what}: sent but not listed: {unlisted:?}"
         );
-    });
-    let sent = seen.0.lock().clone();
-    // A sent case id belongs to a listed case: itself, or a case it is a sub-step of (a
-    // generated case's fresh resource and cleanup, a page, a repeat's step), or the run's
-    // final cleanup.
-    let belongs = |c: &str| {
-        listed.contains(c)
-            || listed.contains(kmsconform::run::record::replay_case(c))
-            || listed.iter().any(|l| c.starts_with(&format!("{l}/")))
-            || c.split('/').nth(1) == Some("cleanup")
-    };
-    let unlisted: Vec<&String> = sent.iter().filter(|c| !belongs(c)).collect();
-    assert!(unlisted.is_empty(), "sent but not listed: {unlisted:?}");
-    let unsent: Vec<&String> = listed
-        .iter()
-        .filter(|l| {
-            !sent
-                .iter()
-                .any(|c| c == *l || c.starts_with(&format!("{l}/")))
-        })
-        .collect();
-    assert!(unsent.is_empty(), "listed but not sent: {unsent:?}");
+        let unsent: Vec<&String> = listed
+            .iter()
+            .filter(|l| {
+                !sent
+                    .iter()
+                    .any(|c| c == *l || c.starts_with(&format!("{l}/")))
+            })
+            .collect();
+        assert!(unsent.is_empty(), "{what}: listed but not sent: {unsent:?}");
+        if let Some(case) = &plan.case_filter {
+            assert!(listed.contains(case), "{what}: {listed:?}");
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -272,7 +272,13 @@ impl Generation {
                         .is_none_or(|c| c.skip.is_none())
             })
             .collect();
-        if selected.is_empty() {
+        // Setup goes out as in `run`: whenever the filter leaves this version any operation.
+        if !ctx
+            .spec
+            .operations
+            .iter()
+            .any(|o| ctx.operations.allows(&o.operation_id))
+        {
             return out;
         }
         let b = ctx.params.clone();
@@ -281,10 +287,8 @@ impl Generation {
             if st.versions.as_ref().is_some_and(|x| !x.contains(v)) {
                 continue;
             }
+            // Sent as the run sends them: whatever the case filter (a replay needs them).
             let case = format!("{v}/setup/{}", i + 1);
-            if !ctx.wants(&case) {
-                continue;
-            }
             out.push(super::suite::list_step(
                 st,
                 ctx,

@@ -652,9 +652,14 @@ pub fn list_suite(s: &Suite, ctx: &VersionCtx<'_>) -> Vec<super::list::Listed> {
         return out;
     }
     let prefix = format!("{}/suite/{}", ctx.version, s.name);
-    if !ctx.wants_prefix(&prefix) {
-        return out;
-    }
+    // A replay stops where `run_suite` stops: after the step it names.
+    let stop_at = match &ctx.case_filter {
+        None => None,
+        Some(f) => match replay_point(f, &prefix) {
+            Some(p) => Some(p),
+            None => return out,
+        },
+    };
     let mut names = ctx.names(&format!("suite/{}", s.name));
     let mut b = ctx.params.clone();
     for (k, v) in &s.vars {
@@ -667,6 +672,9 @@ pub fn list_suite(s: &Suite, ctx: &VersionCtx<'_>) -> Vec<super::list::Listed> {
         b.insert(k.clone(), v);
     }
     for (i, st) in s.steps.iter().enumerate() {
+        if stop_at.as_ref().is_some_and(|p| i + 1 > p.step) {
+            break;
+        }
         if !applies(&st.versions, &ctx.version) {
             continue;
         }
@@ -674,7 +682,10 @@ pub fn list_suite(s: &Suite, ctx: &VersionCtx<'_>) -> Vec<super::list::Listed> {
         let label = st.label(&s.name, i);
         let case = format!("{prefix}/{}", i + 1);
         if let Some(r) = &st.repeat {
-            for len in plaintext::lengths(None)
+            let only = stop_at
+                .as_ref()
+                .and_then(|p| (p.step == i + 1).then_some(p.len).flatten());
+            for len in plaintext::lengths(only)
                 .into_iter()
                 .filter(|n| r.max_len.is_none_or(|m| *n <= m))
             {
