@@ -57,7 +57,8 @@ pub struct Overlay {
     #[serde(default)]
     pub request_body_patches: BTreeMap<String, Value>,
     /// Responses every operation gets where it lacks the status: status -> Response Object
-    /// (`--from openapi` imports only).
+    /// (`--from openapi`), or -> `{description, x-kmsconform-basis}` (the printable layout:
+    /// every operation under the security schemes; the schema is `errorSchema`).
     #[serde(default)]
     pub common_responses: BTreeMap<String, Value>,
     /// Normalisation rules for comparing responses (volatile and secret fields), copied into
@@ -127,6 +128,13 @@ impl Overlay {
         }
         for (name, schema) in &self.extra_schemas {
             check_schema(schema, &format!("extraSchemas.{name}"), "", false)?;
+        }
+        for (status, r) in &self.common_responses {
+            let b = r.get(basis::KEY).and_then(Value::as_str).ok_or_else(|| {
+                format!("commonResponses.{status}: no {} string", basis::KEY)
+            })?;
+            crate::check::basis::Basis::parse(b)
+                .map_err(|e| format!("commonResponses.{status}: {}: {e}", basis::KEY))?;
         }
         for (op, statuses) in &self.extra_responses {
             for (status, r) in statuses {
