@@ -770,6 +770,19 @@ fn committed_specs_carry_the_bases_of_the_overlay_and_of_inferred_statuses() {
             }
         }
     }
+    // Operations are grouped by URL prefix (overlay tags): keys, crypto, managed-keys.
+    let names: Vec<&str> = v13["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["keys", "crypto", "managed-keys"]);
+    assert_eq!(v11["tags"].as_array().unwrap().len(), 2, "1.1 has no managed keys");
+    assert_eq!(
+        v13["paths"]["/v1/kms/openapi/encrypt/{key_id}"]["post"]["tags"],
+        serde_json::json!(["crypto"])
+    );
     // The version header is a one-value enum (generators refuse a `const` optional header).
     assert_eq!(
         v13["components"]["parameters"]["ApiVersion"]["schema"],

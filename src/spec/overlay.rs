@@ -61,10 +61,26 @@ pub struct Overlay {
     /// every operation under the security schemes; the schema is `errorSchema`).
     #[serde(default)]
     pub common_responses: BTreeMap<String, Value>,
+    /// Operation groups (OpenAPI `tags`), each the operations under a path prefix (the longest
+    /// matching prefix wins; with tags set, every operation must match one). The document
+    /// groups nothing; tags only name groups for tools (generated clients' modules).
+    #[serde(default)]
+    pub tags: Vec<TagRule>,
     /// Normalisation rules for comparing responses (volatile and secret fields), copied into
     /// every spec as `x-kmsconform-normalize`.
     #[serde(default)]
     pub normalize: Value,
+}
+
+/// One operation group: a tag for the operations whose path starts with `path_prefix`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TagRule {
+    #[serde(rename = "$comment", default)]
+    pub comment: Option<Value>,
+    pub name: String,
+    pub description: String,
+    pub path_prefix: String,
 }
 
 /// A status the document omits for an operation.

@@ -353,6 +353,13 @@ pub fn build_version(sh: &Shared, version: &str) -> Result<Value, ImportError> {
         .keys()
         .map(|k| json!({k: []}))
         .collect();
+    let tags: Vec<Value> = sh
+        .overlay
+        .tags
+        .iter()
+        .filter(|t| paths.values().flat_map(|i| i.values()).any(|o| o["tags"][0] == json!(t.name)))
+        .map(|t| json!({"name": t.name, "description": t.description}))
+        .collect();
     let not_before = row.not_before.as_deref().map(iso_date);
     let mut regions_by_env: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (env, region) in &sh.doc.regions {
@@ -393,6 +400,9 @@ pub fn build_version(sh: &Shared, version: &str) -> Result<Value, ImportError> {
         "components": components,
         "x-kmsconform-normalize": sh.overlay.normalize,
     });
+    if !tags.is_empty() {
+        spec["tags"] = Value::Array(tags);
+    }
     // Examples the document prints against its own schema stay, under x-vendor-example(s).
     crate::spec::examples::separate(&mut spec);
     Ok(spec)
@@ -511,6 +521,24 @@ fn build_operation(
 
     let mut operation = Map::new();
     operation.insert("operationId".into(), json!(id));
+    if !sh.overlay.tags.is_empty() {
+        let tag = sh
+            .overlay
+            .tags
+            .iter()
+            .filter(|t| ov.path.starts_with(&t.path_prefix))
+            .max_by_key(|t| t.path_prefix.len())
+            .ok_or_else(|| {
+                ImportError::at(
+                    ov.line,
+                    format!(
+                        "operation '{}' ({}): no overlay tag's pathPrefix matches {}",
+                        op.title, ov.version, ov.path
+                    ),
+                )
+            })?;
+        operation.insert("tags".into(), json!([tag.name]));
+    }
     operation.insert("summary".into(), json!(op.title));
     operation.insert("description".into(), json!(ov.description));
     operation.insert("parameters".into(), Value::Array(params));
