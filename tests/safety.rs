@@ -1167,7 +1167,7 @@ fn credential_looking_extra_headers_are_scrubbed_from_reflections() {
         let session = Session::open(&set, &target, Some(creds)).await.unwrap();
         let outcome = session.run(&plan, &inputs).await.unwrap();
         let r = Report::from_outcome(&outcome, "scp-kms", 1);
-        let scrubber = outcome.recorder.secrets.final_scrubber();
+        let scrubber = &outcome.scrubber;
         report::write_all(
             dir.path(),
             &[Format::Json, Format::Junit, Format::Html, Format::Markdown],

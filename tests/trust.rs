@@ -282,13 +282,12 @@ async fn plaintexts_of_many_lengths_reach_decrypt() {
         .unwrap();
     let outcome = session.run(&plan, &inputs).await.unwrap();
     assert!(
-        outcome.recorder.findings().is_empty(),
+        outcome.collected.findings.is_empty(),
         "{:#?}",
-        outcome.recorder.findings()
+        outcome.collected.findings
     );
     let mut lengths: Vec<usize> = outcome
-        .recorder
-        .transcript()
+        .transcript
         .iter()
         .filter(|e| e.operation == "decryptData" && e.status == Some(200))
         .filter_map(|e| {

@@ -4,10 +4,10 @@
 //! any observer sees it. The recorder also keeps the run's controls: the request count, the
 //! failure budget and the interrupt flag.
 
-use super::event::{Event, Events, ExchangeDetail, ExchangeEvent, RecordedResponse, Verdict};
-use super::secrets::{self, SecretStore, REDACTED};
 /// A transcript entry (what diffs and snapshots compare).
 pub use super::event::TranscriptEntry as Exchange;
+use super::event::{Event, Events, ExchangeDetail, ExchangeEvent, RecordedResponse, Verdict};
+use super::secrets::{self, SecretStore, REDACTED};
 use crate::check::{Actual, Basis, CheckId, Expected, Failure, Selection, Verdicts};
 use crate::target::http::{Auth, Body, Client, Request, Response, Transport};
 use serde::{Deserialize, Serialize};
@@ -308,8 +308,9 @@ impl Recorder {
                 request: redacted(),
                 replay: self.replay_line(o.case),
             };
-            self.events
-                .emit(Event::TransportProblem(Box::new(self.scrubbed(p, &per_exchange))));
+            self.events.emit(Event::TransportProblem(Box::new(
+                self.scrubbed(p, &per_exchange),
+            )));
         }
         let (evaluated, failures) = o.verdicts.into_parts();
         let failures: Vec<Failure> = failures
@@ -376,7 +377,12 @@ impl Recorder {
     }
 
     /// The redacted exchange, for observers that keep or stream exchanges.
-    fn exchange_detail(&self, client: &Client, o: &Observation, request: RedactedRequest) -> ExchangeDetail {
+    fn exchange_detail(
+        &self,
+        client: &Client,
+        o: &Observation,
+        request: RedactedRequest,
+    ) -> ExchangeDetail {
         let fields = &self.cfg.secret_fields;
         let (response, transport, sent_headers) = match &o.outcome {
             Outcome::Response(r) => {

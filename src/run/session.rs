@@ -14,11 +14,11 @@
 //! # Ok(()) }
 //! ```
 
-use super::generation::Generation;
-use super::ledger::{CleanupRule, Ledger, Leftover};
 use super::event::{
     Collected, Collector, Event, Events, Observer, Progress, Transcript, TranscriptEntry,
 };
+use super::generation::Generation;
+use super::ledger::{CleanupRule, Ledger, Leftover};
 use super::record::{Observation, Outcome, Recorder, RecorderConfig};
 use super::suite::{self, Suite};
 use super::template::Bindings;

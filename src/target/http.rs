@@ -337,7 +337,14 @@ impl Client {
             .chain(headers.iter())
             .map(|(k, v)| {
                 let secret = self.signer.is_secret_header(k) || header_is_secret(k);
-                (k.clone(), if secret { "<redacted>".into() } else { v.clone() })
+                (
+                    k.clone(),
+                    if secret {
+                        "<redacted>".into()
+                    } else {
+                        v.clone()
+                    },
+                )
             })
             .collect();
         let mut rb = self.http.request(method, &url);
