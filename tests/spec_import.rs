@@ -778,7 +778,11 @@ fn committed_specs_carry_the_bases_of_the_overlay_and_of_inferred_statuses() {
         .map(|t| t["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["keys", "crypto", "managed-keys"]);
-    assert_eq!(v11["tags"].as_array().unwrap().len(), 2, "1.1 has no managed keys");
+    assert_eq!(
+        v11["tags"].as_array().unwrap().len(),
+        2,
+        "1.1 has no managed keys"
+    );
     assert_eq!(
         v13["paths"]["/v1/kms/openapi/encrypt/{key_id}"]["post"]["tags"],
         serde_json::json!(["crypto"])
@@ -796,7 +800,10 @@ fn committed_specs_carry_the_bases_of_the_overlay_and_of_inferred_statuses() {
     let schemas = &v13["components"]["schemas"];
     let delete_at = &schemas["KeyV1Dot2"]["properties"]["delete_at"];
     assert!(delete_at.get("examples").is_none());
-    assert_eq!(delete_at["x-vendor-examples"], serde_json::json!(["20251008"]));
+    assert_eq!(
+        delete_at["x-vendor-examples"],
+        serde_json::json!(["20251008"])
+    );
     assert_eq!(
         schemas["KeyV1Dot2"]["properties"]["created_at"]["examples"],
         serde_json::json!(["2024-05-17T00:23:17Z"])

@@ -60,10 +60,7 @@ pub fn separate(spec: &mut Value) -> usize {
             if let Some(p) = op.get_mut("parameters") {
                 moved += in_parameters(&set, p);
             }
-            if let Some(c) = op
-                .get_mut("requestBody")
-                .and_then(|b| b.get_mut("content"))
-            {
+            if let Some(c) = op.get_mut("requestBody").and_then(|b| b.get_mut("content")) {
                 moved += in_content(&set, c);
             }
             for r in op
@@ -142,7 +139,12 @@ fn in_schema(set: &SchemaSet, s: &mut Value) -> usize {
             }
             for (k, x) in o.iter_mut() {
                 // Example values and annotations are instances or text, not schemas.
-                if k == "examples" || k == "default" || k == "const" || k == "enum" || k.starts_with("x-") {
+                if k == "examples"
+                    || k == "default"
+                    || k == "const"
+                    || k == "enum"
+                    || k.starts_with("x-")
+                {
                     continue;
                 }
                 moved += in_schema(set, x);

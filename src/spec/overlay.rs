@@ -146,9 +146,10 @@ impl Overlay {
             check_schema(schema, &format!("extraSchemas.{name}"), "", false)?;
         }
         for (status, r) in &self.common_responses {
-            let b = r.get(basis::KEY).and_then(Value::as_str).ok_or_else(|| {
-                format!("commonResponses.{status}: no {} string", basis::KEY)
-            })?;
+            let b = r
+                .get(basis::KEY)
+                .and_then(Value::as_str)
+                .ok_or_else(|| format!("commonResponses.{status}: no {} string", basis::KEY))?;
             crate::check::basis::Basis::parse(b)
                 .map_err(|e| format!("commonResponses.{status}: {}: {e}", basis::KEY))?;
         }

@@ -357,7 +357,12 @@ pub fn build_version(sh: &Shared, version: &str) -> Result<Value, ImportError> {
         .overlay
         .tags
         .iter()
-        .filter(|t| paths.values().flat_map(|i| i.values()).any(|o| o["tags"][0] == json!(t.name)))
+        .filter(|t| {
+            paths
+                .values()
+                .flat_map(|i| i.values())
+                .any(|o| o["tags"][0] == json!(t.name))
+        })
         .map(|t| json!({"name": t.name, "description": t.description}))
         .collect();
     let not_before = row.not_before.as_deref().map(iso_date);
@@ -777,7 +782,10 @@ fn build_responses(
                     .as_ref()
                     .and_then(|n| n.get("from"))
                     .and_then(Value::as_str)
-                    .is_some_and(|f| f.starts_with("overlay extraResponses") || f.starts_with("overlay commonResponses"));
+                    .is_some_and(|f| {
+                        f.starts_with("overlay extraResponses")
+                            || f.starts_with("overlay commonResponses")
+                    });
                 resp.insert(
                     "x-kmsconform-error-schema".into(),
                     json!(if from_overlay {
