@@ -1067,6 +1067,11 @@ async fn pagination_sort_and_filter() {
         "?sort=id:asc",
         "?sort=name:up",
         "?page=99999999999999999999",
+        // An empty value is a value, not an absent parameter: "" is no integer, and the
+        // spec's sort pattern refuses it.
+        "?size=",
+        "?page=",
+        "?sort=",
     ] {
         let r = list(q).await;
         assert_error(&r, 400, "ValidationError");
@@ -1174,6 +1179,14 @@ async fn lifecycle_stop_schedule_and_direct_delete() {
         .v13(
             "DELETE",
             &format!("/v1/kms/transit/{id}?is_directly=maybe"),
+            Value::Null,
+        )
+        .await;
+    assert_error(&r, 400, "ValidationError");
+    let r = h
+        .v13(
+            "DELETE",
+            &format!("/v1/kms/transit/{id}?is_directly="),
             Value::Null,
         )
         .await;

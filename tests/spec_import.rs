@@ -292,10 +292,24 @@ fn lint_reports_vendor_inconsistencies_and_exits_zero_on_warnings_only() {
         "listKeys (GET /v1/kms/transit) parameters/size/schema/anyOf/0",
         "minimum, maximum: "
     ));
+    // The list of statuses' basis is the operation's, per keyword (`responses`).
     assert!(assumed(
-        "listKeys (GET /v1/kms/transit) responses",
-        "its statuses are copied from 1.1"
+        "listKeys (GET /v1/kms/transit)",
+        "responses: the document prints no Responses table for listKeys in 1.3; its statuses are copied from 1.1"
     ));
+    // 401 wherever the signature applies: the document prints it on the data plane only.
+    assert!(assumed(
+        "createKey (POST /v1/kms/transit) responses/401",
+        "401 for a request whose signature is refused is our decision"
+    ));
+    assert!(
+        !findings.iter().any(|f| f["rule"] == "basis-assumed"
+            && f["location"]
+                .as_str()
+                .unwrap()
+                .contains("encryptData (POST /v1/kms/openapi/encrypt/{key_id}) responses/401")),
+        "the data plane's 401 is documented"
+    );
     assert!(assumed(
         "showManagedKey (GET /v1/managed-kms/transit/{key_id}) responses/404",
         "404 for an unknown key id"
@@ -720,16 +734,80 @@ fn committed_specs_carry_the_bases_of_the_overlay_and_of_inferred_statuses() {
     let key = "x-kmsconform-basis";
     let list13 = &v13["paths"]["/v1/kms/transit"]["get"];
     assert_eq!(
-        list13["responses"][key],
+        list13[key]["responses"],
         "assumed: the document prints no Responses table for listKeys in 1.3; its statuses are copied from 1.1"
+    );
+    assert!(
+        list13["responses"].get(key).is_none(),
+        "generators take every key of a Responses Object but x- ones for a Response"
     );
     assert!(list13["responses"]["200"][key]
         .as_str()
         .unwrap()
         .starts_with("documented: kms-openapi-reference.txt:1550 "));
-    assert!(v11["paths"]["/v1/kms/transit"]["get"]["responses"]
-        .get(key)
-        .is_none());
+    assert!(v11["paths"]["/v1/kms/transit"]["get"].get(key).is_none());
+    // Every operation is signed, so every one declares 401 with the error envelope; where the
+    // document prints it (the data plane) it stays documented.
+    for (v, doc) in [("1.1", &v11), ("1.3", &v13)] {
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                assert!(op["security"].as_array().is_some_and(|s| !s.is_empty()));
+                let r = &op["responses"]["401"];
+                assert_eq!(
+                    r["content"]["application/json"]["schema"]["$ref"],
+                    "#/components/schemas/ErrorEnvelope",
+                    "{v} {method} {path}"
+                );
+                let assumed = r
+                    .get(key)
+                    .and_then(|b| b.as_str())
+                    .is_some_and(|b| b.starts_with("assumed: "));
+                assert_eq!(
+                    assumed,
+                    !path.starts_with("/v1/kms/openapi/"),
+                    "{v} {method} {path}"
+                );
+            }
+        }
+    }
+    // Operations are grouped by URL prefix (overlay tags): keys, crypto, managed-keys.
+    let names: Vec<&str> = v13["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["keys", "crypto", "managed-keys"]);
+    assert_eq!(
+        v11["tags"].as_array().unwrap().len(),
+        2,
+        "1.1 has no managed keys"
+    );
+    assert_eq!(
+        v13["paths"]["/v1/kms/openapi/encrypt/{key_id}"]["post"]["tags"],
+        serde_json::json!(["crypto"])
+    );
+    // The version header is a one-value enum (generators refuse a `const` optional header).
+    assert_eq!(
+        v13["components"]["parameters"]["ApiVersion"]["schema"],
+        serde_json::json!({"type": "string", "enum": ["kms 1.3"]})
+    );
+    // The vendor's "20251008" stays, beside the date-time it contradicts.
+    let media = &v13["paths"]["/v1/kms/transit/{key_id}"]["get"]["responses"]["200"]["content"]
+        ["application/json"];
+    assert!(media.get("example").is_none());
+    assert_eq!(media["x-vendor-example"]["key"]["delete_at"], "20251008");
+    let schemas = &v13["components"]["schemas"];
+    let delete_at = &schemas["KeyV1Dot2"]["properties"]["delete_at"];
+    assert!(delete_at.get("examples").is_none());
+    assert_eq!(
+        delete_at["x-vendor-examples"],
+        serde_json::json!(["20251008"])
+    );
+    assert_eq!(
+        schemas["KeyV1Dot2"]["properties"]["created_at"]["examples"],
+        serde_json::json!(["2024-05-17T00:23:17Z"])
+    );
     assert!(
         list13["parameters"][0]["schema"]["anyOf"][0][key]["maximum"]
             .as_str()

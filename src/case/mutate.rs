@@ -180,9 +180,31 @@ fn object_faults(
         return;
     };
     for (name, ps) in props {
-        let Some(cur) = inst.get(name) else { continue };
         let child = format!("{ptr}/{}", escape(name));
         let field = format!("{prefix}{name}");
+        let Some(cur) = inst.get(name) else {
+            // An optional property the instance leaves out: each of the constraints JSON
+            // Schema asserts is still tried, with the property set to a value that breaks
+            // only that keyword. Not its type, nor a semantic fault such as contentEncoding:
+            // those are tried where the property is present.
+            for f in leaf_faults(ps, doc, &Value::Null)
+                .into_iter()
+                .filter(|f| f.keyword() != "type" && !f.semantic)
+            {
+                let mut v = root.clone();
+                let Some(parent) = v.pointer_mut(ptr).and_then(Value::as_object_mut) else {
+                    continue;
+                };
+                parent.insert(name.clone(), f.value);
+                out.push(Violation {
+                    label: format!("{field}: {} (optional property added)", f.label),
+                    pointer: child.clone(),
+                    value: v,
+                    semantic: false,
+                });
+            }
+            continue;
+        };
         for f in leaf_faults(ps, doc, cur) {
             push(
                 out,
@@ -381,6 +403,11 @@ fn string_faults(
             .find(|s| in_len(s) && !re.is_match(s))
         {
             add(format!("pattern {p} violated ({bad:?})"), json!(bad), false);
+        }
+        // The empty string too, where the pattern refuses it: a server that reads an empty
+        // value (`sort=`) as an absent one skips exactly this check.
+        if in_len("") && !re.is_match("") {
+            add(format!("pattern {p} violated (\"\")"), json!(""), false);
         }
     }
     let sized = |n: usize| {

@@ -218,6 +218,23 @@ pub fn invalid_requests(
             seen.push(text);
             out.push(r);
         }
+        // An empty value (`size=`) is a value, not an absent parameter: where the schema
+        // refuses the empty string (an integer, a boolean), it is a fault of its type.
+        let empty = coerce("", &p.schema, doc);
+        if !seen.iter().any(|t| t.is_empty())
+            && schemas
+                .errors(&p.schema, &empty)
+                .is_ok_and(|e| !e.is_empty())
+        {
+            let mut r = variant(format!("query {}: empty value ({}=)", p.name, p.name));
+            r.violation = Some(ViolationSite::Query {
+                name: p.name.clone(),
+                keyword: "type".into(),
+            });
+            r.query.retain(|(n, _)| *n != p.name);
+            r.query.push((p.name.clone(), String::new()));
+            out.push(r);
+        }
     }
     if op.body.is_some() {
         if op.body_required {

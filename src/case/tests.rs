@@ -534,3 +534,73 @@ fn raw_bodies_are_not_json_objects() {
         assert!(!matches!(parsed, Ok(Value::Object(_))), "{label}");
     }
 }
+
+#[test]
+fn optional_properties_left_out_still_have_their_constraints_tried() {
+    let d = json!({"components": {"schemas": {}}});
+    let s = json!({"type": "object", "required": ["name"], "properties": {
+        "name": {"type": "string"},
+        "kind": {"type": "string", "enum": ["a", "b"]},
+        "blob": {"type": "string", "contentEncoding": "base64"}}});
+    let set = SchemaSet::new(&d);
+    let v = violations(&s, &d, &json!({"name": "x"}), &set);
+    let added: Vec<&str> = v
+        .iter()
+        .filter(|x| x.label.ends_with("(optional property added)"))
+        .map(|x| x.label.as_str())
+        .collect();
+    // The enum is tried with the property added; neither its type nor a semantic fault is.
+    assert_eq!(
+        added,
+        ["kind: enum violated (\"not_in_enum\") (optional property added)"]
+    );
+    let kind = v.iter().find(|x| x.pointer == "/kind").unwrap();
+    assert_eq!(kind.keyword(), "enum");
+    assert_eq!(kind.value, json!({"name": "x", "kind": "not_in_enum"}));
+}
+
+#[test]
+fn the_empty_string_breaks_a_pattern_that_refuses_it_and_an_empty_query_value_is_tried() {
+    let d = json!({"components": {"schemas": {}}});
+    let faults = leaf_faults(
+        &json!({"anyOf": [{"type": "string", "pattern": "^(a|b):(x|y)$"}, {"type": "null"}]}),
+        &d,
+        &Value::Null,
+    );
+    assert!(
+        faults
+            .iter()
+            .any(|f| f.value == json!("") && f.keyword() == "pattern"),
+        "{faults:?}"
+    );
+    // A pattern the empty string matches gets no such fault.
+    let faults = leaf_faults(
+        &json!({"type": "string", "pattern": "^[a-z]*$"}),
+        &d,
+        &Value::Null,
+    );
+    assert!(!faults.iter().any(|f| f.value == json!("")), "{faults:?}");
+
+    let doc = json!({"paths": {"/k": {"get": {"operationId": "list", "parameters": [
+        {"name": "size", "in": "query", "schema": {"anyOf": [{"type": "integer"}, {"type": "null"}]}},
+        {"name": "name", "in": "query", "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "OK"}}}}}});
+    let op = &operations(&doc)[0];
+    let base = GeneratedRequest {
+        operation_id: "list".into(),
+        path_params: Default::default(),
+        query: Vec::new(),
+        body: None,
+        raw_body: None,
+        valid: true,
+        label: "valid".into(),
+        violation: None,
+    };
+    let labels: Vec<String> = invalid_requests(op, &doc, &base, &SchemaSet::new(&doc))
+        .into_iter()
+        .filter(|r| r.query.iter().any(|(_, v)| v.is_empty()))
+        .map(|r| r.label)
+        .collect();
+    // `size=` is no integer; `name=` is a string like any other.
+    assert_eq!(labels, ["query size: empty value (size=)"]);
+}

@@ -308,7 +308,10 @@ fn entry_version(set: &SpecSet, e: &Entry) -> Stated {
 }
 
 /// (`scheme://host[:port]`, path, decoded query pairs) of an absolute http(s) URL.
-fn split_url(url: &str) -> Option<(String, String, Vec<(String, String)>)> {
+/// (origin, path, decoded query pairs) of a recorded URL.
+type UrlParts = (String, String, Vec<(String, String)>);
+
+fn split_url(url: &str) -> Option<UrlParts> {
     let (scheme, rest) = url.split_once("://")?;
     if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
         return None;

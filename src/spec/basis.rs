@@ -1,5 +1,6 @@
 //! Where the bases of expectations live inside a spec. A schema node, parameter, response or
-//! `responses` object may carry `x-kmsconform-basis` ("<kind>: <source>"); anything without
+//! operation may carry `x-kmsconform-basis` ("<kind>: <source>", or per keyword: an
+//! operation's `{"responses": …}` is the basis of its list of statuses); anything without
 //! one was imported from the vendor document and is `documented`, cited by the
 //! `x-kmsconform-doc` location of the nearest model or operation.
 
@@ -133,12 +134,17 @@ pub fn of_operation(doc: &Value, op: &Operation) -> Basis {
     annotation(&op.raw).unwrap_or_else(|| Basis::documented(cite(doc, &op.raw, &op.operation_id)))
 }
 
-/// The operation's list of statuses (a `responses`-level annotation marks a list the
-/// document does not give, e.g. one taken from another version).
+/// The operation's list of statuses: the operation's annotation of its `responses` keyword
+/// (`"x-kmsconform-basis": {"responses": "assumed: …"}`) marks a list the document does not
+/// give, e.g. one taken from another version. An annotation on the Responses Object itself
+/// is read too (older specs), though generators refuse one there.
 pub fn of_statuses(doc: &Value, op: &Operation) -> Basis {
-    op.raw
-        .get("responses")
-        .and_then(annotation)
+    annotation_of(&op.raw)
+        .and_then(|a| match a {
+            Annotation::PerKeyword(_) => a.keyword("responses").cloned(),
+            Annotation::Whole(_) => None,
+        })
+        .or_else(|| op.raw.get("responses").and_then(annotation))
         .unwrap_or_else(|| {
             Basis::documented(cite(
                 doc,

@@ -475,7 +475,9 @@ pub fn side(doc: &Value, op_id: &str) -> Result<Side, String> {
     let schema = success
         .pointer("/content/application~1json/schema")
         .ok_or_else(|| format!("{label}: {op_id} {status} has no JSON schema"))?;
-    let example = success.pointer("/content/application~1json/example");
+    let example = success
+        .pointer("/content/application~1json")
+        .and_then(crate::spec::examples::any_example);
     let mut best = None;
     key_object(&set, schema, String::new(), &mut best);
     let (_, at, obj) = best.ok_or_else(|| format!("{label}: {op_id} {status} is not an object"))?;
@@ -502,7 +504,7 @@ pub fn side(doc: &Value, op_id: &str) -> Result<Side, String> {
         let ex = obj_example
             .and_then(|e| e.get(name))
             .cloned()
-            .or_else(|| set.resolve(p).pointer("/examples/0").cloned());
+            .or_else(|| crate::spec::examples::any_schema_example(set.resolve(p)).cloned());
         let raw_tokens = words(name);
         let (tokens, synonym) = tokens(&raw_tokens);
         fields.push(FieldInfo {

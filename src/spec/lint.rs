@@ -4,6 +4,7 @@
 
 use crate::check::basis::BasisKind;
 use crate::spec::basis::{self, Annotation};
+use crate::spec::examples;
 use crate::spec::registry::Effective;
 use crate::spec::validate::SchemaSet;
 use crate::spec::SpecSet;
@@ -27,7 +28,7 @@ pub const RULES: &[(&str, Severity, &str)] = &[
     ("ref-unresolved", Severity::Error, "a $ref does not resolve inside the document"),
     ("schema-compile", Severity::Error, "a schema does not compile as JSON Schema 2020-12"),
     ("registry-mismatch", Severity::Error, "versions.json disagrees with the version's document"),
-    ("example-schema-mismatch", Severity::Warning, "a vendor example does not validate against its own schema"),
+    ("example-schema-mismatch", Severity::Warning, "a vendor example does not validate against its own schema (the spec keeps it under x-vendor-example(s), not example(s))"),
     ("example-not-json", Severity::Warning, "a printed example body is not strict JSON (e.g. a trailing comma); it was read leniently"),
     ("example-unreadable", Severity::Warning, "a printed example cannot be read as a value of its field's type"),
     ("default-type-mismatch", Severity::Warning, "a printed default is not a value of its field's type"),
@@ -269,7 +270,7 @@ fn lint_doc(doc: &Value, sink: &mut Sink) {
                 sink.add("openapi-shape", loc.clone(), "operation without responses");
                 continue;
             };
-            lint_parameters(doc, op, &loc, sink);
+            lint_parameters(doc, &schemas, op, &loc, sink);
             if !responses
                 .keys()
                 .any(|s| s == "default" || s.starts_with('4') || s.starts_with('5'))
@@ -295,7 +296,7 @@ fn lint_doc(doc: &Value, sink: &mut Sink) {
                         format!("not strict JSON; read after repairing it: {r}"),
                     );
                 }
-                match media.and_then(|m| m.get("example")) {
+                match media.and_then(examples::any_example) {
                     Some(ex) => {
                         let schema = media
                             .and_then(|m| m.get("schema"))
@@ -347,7 +348,7 @@ fn lint_doc(doc: &Value, sink: &mut Sink) {
                 }
                 if let (Some(schema), Some(ex)) = (
                     media.and_then(|m| m.get("schema")),
-                    media.and_then(|m| m.get("example")),
+                    media.and_then(examples::any_example),
                 ) {
                     example_check(
                         &schemas,
@@ -373,7 +374,7 @@ fn lint_doc(doc: &Value, sink: &mut Sink) {
                 }
                 let no_example = media.is_some_and(|m| {
                     m.get("schema").is_some()
-                        && m.get("example").is_none()
+                        && examples::any_example(m).is_none()
                         && m.get("examples").is_none()
                 });
                 if resp.get("x-kmsconform-no-example").is_some() || (success && no_example) {
@@ -538,10 +539,10 @@ fn lint_model_fields(model: &str, s: &Value, schemas: &SchemaSet, sink: &mut Sin
         .flatten()
     {
         let loc = format!("#/components/schemas/{model}/properties/{field}");
-        for ex in p
-            .get("examples")
-            .and_then(Value::as_array)
+        for ex in [p.get("examples"), p.get(examples::VENDOR_EXAMPLES)]
             .into_iter()
+            .flatten()
+            .filter_map(Value::as_array)
             .flatten()
         {
             if let Ok(errs) = schemas.errors(p, ex) {
@@ -710,7 +711,7 @@ fn walk_presence(
 
 /// Parameters (operation-level, `$ref`s followed): a schema with a type; no default on a
 /// required one.
-fn lint_parameters(doc: &Value, op: &Value, loc: &str, sink: &mut Sink) {
+fn lint_parameters(doc: &Value, schemas: &SchemaSet, op: &Value, loc: &str, sink: &mut Sink) {
     for p in op
         .get("parameters")
         .and_then(Value::as_array)
@@ -731,6 +732,9 @@ fn lint_parameters(doc: &Value, op: &Value, loc: &str, sink: &mut Sink) {
             p.get("name").and_then(Value::as_str).unwrap_or("?")
         );
         let schema = p.get("schema");
+        if let (Some(s), Some(ex)) = (schema, examples::any_example(p)) {
+            example_check(schemas, s, ex, &format!("{loc} {name} example"), sink);
+        }
         let typed = schema.is_some_and(|s| {
             ["type", "$ref", "enum", "const", "anyOf", "oneOf", "allOf"]
                 .iter()
@@ -812,7 +816,11 @@ fn check_schema_nodes(v: &Value, at: &str, sink: &mut Sink) {
                 );
             }
             for (k, x) in o {
-                if k == "example" || k == "examples" || k.starts_with("x-example") {
+                if k == "example"
+                    || k == "examples"
+                    || k.starts_with("x-example")
+                    || k.starts_with("x-vendor-example")
+                {
                     continue;
                 }
                 check_schema_nodes(x, &format!("{at}/{}", escape(k)), sink);
@@ -873,7 +881,7 @@ fn doc_fact_rules(
                         ),
                     );
                 }
-                if let (Some(schema), Some(ex)) = (m.get("schema"), m.get("example")) {
+                if let (Some(schema), Some(ex)) = (m.get("schema"), examples::any_example(m)) {
                     walk_fields(schemas, schema, ex, &mut seen);
                 }
             }

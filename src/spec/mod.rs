@@ -9,6 +9,7 @@ pub mod compare;
 pub mod diff;
 pub mod diff_render;
 pub mod drift;
+pub mod examples;
 pub mod import;
 pub mod lint;
 pub mod model;

@@ -57,13 +57,30 @@ pub struct Overlay {
     #[serde(default)]
     pub request_body_patches: BTreeMap<String, Value>,
     /// Responses every operation gets where it lacks the status: status -> Response Object
-    /// (`--from openapi` imports only).
+    /// (`--from openapi`), or -> `{description, x-kmsconform-basis}` (the printable layout:
+    /// every operation under the security schemes; the schema is `errorSchema`).
     #[serde(default)]
     pub common_responses: BTreeMap<String, Value>,
+    /// Operation groups (OpenAPI `tags`), each the operations under a path prefix (the longest
+    /// matching prefix wins; with tags set, every operation must match one). The document
+    /// groups nothing; tags only name groups for tools (generated clients' modules).
+    #[serde(default)]
+    pub tags: Vec<TagRule>,
     /// Normalisation rules for comparing responses (volatile and secret fields), copied into
     /// every spec as `x-kmsconform-normalize`.
     #[serde(default)]
     pub normalize: Value,
+}
+
+/// One operation group: a tag for the operations whose path starts with `path_prefix`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TagRule {
+    #[serde(rename = "$comment", default)]
+    pub comment: Option<Value>,
+    pub name: String,
+    pub description: String,
+    pub path_prefix: String,
 }
 
 /// A status the document omits for an operation.
@@ -127,6 +144,14 @@ impl Overlay {
         }
         for (name, schema) in &self.extra_schemas {
             check_schema(schema, &format!("extraSchemas.{name}"), "", false)?;
+        }
+        for (status, r) in &self.common_responses {
+            let b = r
+                .get(basis::KEY)
+                .and_then(Value::as_str)
+                .ok_or_else(|| format!("commonResponses.{status}: no {} string", basis::KEY))?;
+            crate::check::basis::Basis::parse(b)
+                .map_err(|e| format!("commonResponses.{status}: {}: {e}", basis::KEY))?;
         }
         for (op, statuses) in &self.extra_responses {
             for (status, r) in statuses {

@@ -209,7 +209,8 @@ pub fn show_key(ctx: &Ctx<'_>, id: &str) -> Result<Reply, ApiError> {
 }
 
 pub async fn delete_key(ctx: &Ctx<'_>, id: &str) -> Result<Reply, ApiError> {
-    let directly = match ctx.param("is_directly") {
+    // `is_directly=` (empty) is no boolean: refused like any other non-boolean.
+    let directly = match ctx.raw_param("is_directly") {
         None => false,
         Some("true") | Some("True") => true,
         Some("false") | Some("False") => false,

@@ -37,8 +37,15 @@ const DEFAULT_SIZE: u64 = 20;
 /// The largest size under the `list-lenient` variant (where 0 means the default).
 const LENIENT_MAX_SIZE: u64 = 1000;
 
+/// A query value as sent: an empty one (`size=`) is a value, not an absent parameter. The
+/// spec types `size`, `page`, `sort` and `is_directly` so that the empty string is none of
+/// their values (integers, a `field:dir` pattern, a boolean), so it is refused, not defaulted.
+fn typed_param<'a>(ctx: &'a Ctx<'_>, name: &str) -> Option<&'a str> {
+    ctx.raw_param(name)
+}
+
 fn parse_uint(ctx: &Ctx<'_>, name: &str, default: u64) -> Result<u64, ApiError> {
-    match ctx.param(name) {
+    match typed_param(ctx, name) {
         None => Ok(default),
         Some(s) => {
             if s.is_empty() || s.len() > 18 || !s.bytes().all(|b| b.is_ascii_digit()) {
@@ -56,7 +63,7 @@ fn parse_uint(ctx: &Ctx<'_>, name: &str, default: u64) -> Result<u64, ApiError> 
 /// `page` under the `list-lenient` variant: any integer; a negative one or one beyond u64 is an
 /// empty page (saturated for the echo).
 fn parse_lenient_page(ctx: &Ctx<'_>) -> Result<i128, ApiError> {
-    let Some(s) = ctx.param("page") else {
+    let Some(s) = typed_param(ctx, "page") else {
         return Ok(0);
     };
     let (neg, digits) = match s.strip_prefix('-') {
@@ -125,7 +132,12 @@ pub fn list(ctx: &Ctx<'_>, managed: bool, shape: Shape) -> Result<Reply, ApiErro
     } else {
         i128::from(parse_uint(ctx, "page", 0)?)
     };
-    let sort_given = ctx.param("sort");
+    let sort_given = if lenient {
+        // Lenient: an empty sort is an unknown field, dropped like any other (default order).
+        ctx.param("sort")
+    } else {
+        typed_param(ctx, "sort")
+    };
     let sort = sort_given.unwrap_or("created_at:asc");
     let (field, desc) = if lenient {
         parse_lenient_sort(sort)

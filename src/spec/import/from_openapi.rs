@@ -309,6 +309,7 @@ fn reject_layout_only_fields(o: &Overlay) -> Result<(), Error> {
         (o.error_schema.is_some(), "errorSchema"),
         (!o.extra_responses.is_empty(), "extraResponses"),
         (!o.response_models.is_empty(), "responseModels"),
+        (!o.tags.is_empty(), "tags"),
     ] {
         if set {
             return err(format!(

@@ -117,7 +117,6 @@ pub fn import(
             !overlay.request_body_patches.is_empty(),
             "requestBodyPatches",
         ),
-        (!overlay.common_responses.is_empty(), "commonResponses"),
     ] {
         if set {
             return Err(ImportError::at(

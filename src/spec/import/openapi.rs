@@ -338,7 +338,9 @@ pub fn build_version(sh: &Shared, version: &str) -> Result<Value, ImportError> {
             json!({VERSION_PARAM: {
                 "name": h, "in": "header", "required": false,
                 "description": "API version selector. Without it the latest CURRENT version is served.",
-                "schema": {"type": "string", "const": value}
+                // A one-value enum, not `const`: generators (openapi-python-client) refuse
+                // an optional header whose type is a literal, and drop every operation using it.
+                "schema": {"type": "string", "enum": [value]}
             }}),
         );
     }
@@ -350,6 +352,18 @@ pub fn build_version(sh: &Shared, version: &str) -> Result<Value, ImportError> {
         .security_schemes
         .keys()
         .map(|k| json!({k: []}))
+        .collect();
+    let tags: Vec<Value> = sh
+        .overlay
+        .tags
+        .iter()
+        .filter(|t| {
+            paths
+                .values()
+                .flat_map(|i| i.values())
+                .any(|o| o["tags"][0] == json!(t.name))
+        })
+        .map(|t| json!({"name": t.name, "description": t.description}))
         .collect();
     let not_before = row.not_before.as_deref().map(iso_date);
     let mut regions_by_env: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
@@ -373,7 +387,7 @@ pub fn build_version(sh: &Shared, version: &str) -> Result<Value, ImportError> {
             json!({"default": sh.doc.regions[0].0, "enum": env_enum}),
         );
     }
-    Ok(json!({
+    let mut spec = json!({
         "openapi": "3.1.0",
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
         "info": {
@@ -390,7 +404,13 @@ pub fn build_version(sh: &Shared, version: &str) -> Result<Value, ImportError> {
         "paths": paths,
         "components": components,
         "x-kmsconform-normalize": sh.overlay.normalize,
-    }))
+    });
+    if !tags.is_empty() {
+        spec["tags"] = Value::Array(tags);
+    }
+    // Examples the document prints against its own schema stay, under x-vendor-example(s).
+    crate::spec::examples::separate(&mut spec);
+    Ok(spec)
 }
 
 /// `20251231` → `2025-12-31`.
@@ -506,6 +526,24 @@ fn build_operation(
 
     let mut operation = Map::new();
     operation.insert("operationId".into(), json!(id));
+    if !sh.overlay.tags.is_empty() {
+        let tag = sh
+            .overlay
+            .tags
+            .iter()
+            .filter(|t| ov.path.starts_with(&t.path_prefix))
+            .max_by_key(|t| t.path_prefix.len())
+            .ok_or_else(|| {
+                ImportError::at(
+                    ov.line,
+                    format!(
+                        "operation '{}' ({}): no overlay tag's pathPrefix matches {}",
+                        op.title, ov.version, ov.path
+                    ),
+                )
+            })?;
+        operation.insert("tags".into(), json!([tag.name]));
+    }
     operation.insert("summary".into(), json!(op.title));
     operation.insert("description".into(), json!(ov.description));
     operation.insert("parameters".into(), Value::Array(params));
@@ -551,10 +589,13 @@ fn build_operation(
         operation.insert("requestBody".into(), rb);
     }
 
-    operation.insert(
-        "responses".into(),
-        Value::Object(build_responses(sh, op, ov, id, used)?),
-    );
+    let (responses, statuses_basis) = build_responses(sh, op, ov, id, used)?;
+    operation.insert("responses".into(), Value::Object(responses));
+    if let Some(b) = statuses_basis {
+        // Per keyword on the operation: the Responses Object allows no extension whose
+        // value is not a Response to generators (openapi-python-client refuses the document).
+        operation.insert(basis::KEY.into(), json!({"responses": b.to_string()}));
+    }
     let security: Vec<Value> = sh
         .overlay
         .security_schemes
@@ -594,7 +635,7 @@ fn build_responses(
     ov: &OperationVersionDoc,
     id: &str,
     used: &mut BTreeSet<String>,
-) -> Result<Map<String, Value>, ImportError> {
+) -> Result<(Map<String, Value>, Option<Basis>), ImportError> {
     let mut rows: Vec<Row> = Vec::new();
     // The basis of the list of statuses, when it is not the document's.
     let mut statuses_basis: Option<Basis> = None;
@@ -698,12 +739,31 @@ fn build_responses(
             basis: Some(basis),
         });
     }
+    // Statuses every operation has (e.g. 401 wherever the signature scheme applies), where
+    // neither the document nor extraResponses gives them.
+    if !sh.overlay.security_schemes.is_empty() {
+        for (status, common) in &sh.overlay.common_responses {
+            let code: u16 = status.parse().map_err(|_| {
+                ImportError::at(0, format!("overlay commonResponses: bad status '{status}'"))
+            })?;
+            if rows.iter().any(|r| r.status == code) {
+                continue;
+            }
+            let extra = common_response(status, common)?;
+            let basis = Basis::parse(&extra.basis)
+                .map_err(|e| ImportError::at(0, format!("commonResponses.{status}: {e}")))?;
+            rows.push(Row {
+                status: code,
+                description: extra.description,
+                model: None,
+                note: Some(json!({"from": "overlay commonResponses", "reason": "status the document omits for this operation"})),
+                basis: Some(basis),
+            });
+        }
+    }
     rows.sort_by_key(|r| r.status);
 
     let mut out = Map::new();
-    if let Some(b) = &statuses_basis {
-        out.insert(basis::KEY.into(), json!(b.to_string()));
-    }
     for row in rows {
         let Row {
             status,
@@ -718,9 +778,21 @@ fn build_responses(
         let schema = match (&model, status) {
             (Some(m), _) => Some(schema_ref(m)),
             (None, s) if s >= 400 => sh.overlay.error_schema.as_deref().map(|e| {
+                let from_overlay = note
+                    .as_ref()
+                    .and_then(|n| n.get("from"))
+                    .and_then(Value::as_str)
+                    .is_some_and(|f| {
+                        f.starts_with("overlay extraResponses")
+                            || f.starts_with("overlay commonResponses")
+                    });
                 resp.insert(
                     "x-kmsconform-error-schema".into(),
-                    json!("overlay errorSchema: the document prints None"),
+                    json!(if from_overlay {
+                        "overlay errorSchema: the document does not print this status"
+                    } else {
+                        "overlay errorSchema: the document prints None"
+                    }),
                 );
                 schema_ref(e)
             }),
@@ -760,7 +832,17 @@ fn build_responses(
         out.insert(status.to_string(), Value::Object(resp));
     }
     // An example for a status no table or inference produced still counts as documented.
-    Ok(out)
+    Ok((out, statuses_basis))
+}
+
+/// A `commonResponses` entry of the printable layout: a description and its basis (the
+/// schema is the overlay's errorSchema, as for extraResponses).
+fn common_response(
+    status: &str,
+    v: &Value,
+) -> Result<crate::spec::overlay::ExtraResponse, ImportError> {
+    serde_json::from_value(v.clone())
+        .map_err(|e| ImportError::at(0, format!("commonResponses.{status}: {e}")))
 }
 
 fn nearest_with_table<'a>(
@@ -993,10 +1075,15 @@ items required |
         let out = import(GADGETS, "gadget.txt", &overlay).unwrap();
         let v10: Value = serde_json::from_str(&out.files[0].1).unwrap();
         assert_eq!(out.files[0].0, "1.0.json");
-        let responses = &v10["paths"]["/v1/gadgets/{id}"]["get"]["responses"];
+        let op = &v10["paths"]["/v1/gadgets/{id}"]["get"];
+        let responses = &op["responses"];
         assert_eq!(
-            responses[basis::KEY],
+            op[basis::KEY]["responses"],
             "assumed: the document prints no Responses table for showGadget in 1.0; its statuses are copied from 1.1"
+        );
+        assert!(
+            responses.get(basis::KEY).is_none(),
+            "the Responses Object carries responses only"
         );
         assert_eq!(
             responses["200"][basis::KEY],
@@ -1007,7 +1094,7 @@ items required |
             "rests on the list's basis"
         );
         let v11: Value = serde_json::from_str(&out.files[1].1).unwrap();
-        assert!(v11["paths"]["/v1/gadgets/{id}"]["get"]["responses"]
+        assert!(v11["paths"]["/v1/gadgets/{id}"]["get"]
             .get(basis::KEY)
             .is_none());
     }

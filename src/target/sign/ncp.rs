@@ -121,6 +121,41 @@ pub fn verify(
     }
 }
 
+/// The scheme as the engine uses it.
+pub struct NcpSigner {
+    pub credentials: Credentials,
+}
+
+impl super::Signer for NcpSigner {
+    fn sign(&self, req: &HttpRequest, now_ms: i64) -> Vec<(String, String)> {
+        // The client only sends absolute http(s) URLs, which always split.
+        sign(req, &self.credentials, now_ms).unwrap_or_default()
+    }
+    fn is_secret_header(&self, name: &str) -> bool {
+        redact(name)
+    }
+    fn negative_cases(&self) -> &'static [crate::target::http::Auth] {
+        use crate::target::http::Auth;
+        &[Auth::Unsigned, Auth::WrongSignature, Auth::StaleTimestamp]
+    }
+    fn wrong(&self) -> std::sync::Arc<dyn super::Signer> {
+        std::sync::Arc::new(NcpSigner {
+            credentials: Credentials {
+                secret_key: format!("{}-wrong", self.credentials.secret_key),
+                ..self.credentials.clone()
+            },
+        })
+    }
+    fn curl_hint(&self, method: &str, url: &str) -> String {
+        let uri = signed_uri(url).unwrap_or_default();
+        format!(
+            "export X_NCP_APIGW_TIMESTAMP=$(date +%s%3N); export X_NCP_APIGW_SIGNATURE_V2=$(printf '%s %s\\n%s\\n%s' {} {} \"$X_NCP_APIGW_TIMESTAMP\" \"$NCP_ACCESS_KEY\" | openssl dgst -sha256 -hmac \"$NCP_SECRET_KEY\" -binary | base64)",
+            crate::target::shell_quote(&method.to_ascii_uppercase()),
+            crate::target::shell_quote(&uri)
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,40 +275,5 @@ mod tests {
             req(KEY_URL, &headers[..2]),
             Err(VerifyError::MissingHeader(HEADER_SIGNATURE.into()))
         );
-    }
-}
-
-/// The scheme as the engine uses it.
-pub struct NcpSigner {
-    pub credentials: Credentials,
-}
-
-impl super::Signer for NcpSigner {
-    fn sign(&self, req: &HttpRequest, now_ms: i64) -> Vec<(String, String)> {
-        // The client only sends absolute http(s) URLs, which always split.
-        sign(req, &self.credentials, now_ms).unwrap_or_default()
-    }
-    fn is_secret_header(&self, name: &str) -> bool {
-        redact(name)
-    }
-    fn negative_cases(&self) -> &'static [crate::target::http::Auth] {
-        use crate::target::http::Auth;
-        &[Auth::Unsigned, Auth::WrongSignature, Auth::StaleTimestamp]
-    }
-    fn wrong(&self) -> std::sync::Arc<dyn super::Signer> {
-        std::sync::Arc::new(NcpSigner {
-            credentials: Credentials {
-                secret_key: format!("{}-wrong", self.credentials.secret_key),
-                ..self.credentials.clone()
-            },
-        })
-    }
-    fn curl_hint(&self, method: &str, url: &str) -> String {
-        let uri = signed_uri(url).unwrap_or_default();
-        format!(
-            "export X_NCP_APIGW_TIMESTAMP=$(date +%s%3N); export X_NCP_APIGW_SIGNATURE_V2=$(printf '%s %s\\n%s\\n%s' {} {} \"$X_NCP_APIGW_TIMESTAMP\" \"$NCP_ACCESS_KEY\" | openssl dgst -sha256 -hmac \"$NCP_SECRET_KEY\" -binary | base64)",
-            crate::target::shell_quote(&method.to_ascii_uppercase()),
-            crate::target::shell_quote(&uri)
-        )
     }
 }

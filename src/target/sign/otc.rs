@@ -360,6 +360,36 @@ pub fn verify(
     }
 }
 
+/// The scheme as the engine uses it.
+pub struct OtcSigner {
+    pub credentials: Credentials,
+}
+
+impl super::Signer for OtcSigner {
+    fn sign(&self, req: &HttpRequest, now_ms: i64) -> Vec<(String, String)> {
+        // The client only sends absolute http(s) URLs, which always split.
+        sign(req, &self.credentials, now_ms).unwrap_or_default()
+    }
+    fn is_secret_header(&self, name: &str) -> bool {
+        name.eq_ignore_ascii_case(HEADER_AUTHORIZATION)
+    }
+    fn negative_cases(&self) -> &'static [crate::target::http::Auth] {
+        use crate::target::http::Auth;
+        &[Auth::Unsigned, Auth::WrongSignature, Auth::StaleTimestamp]
+    }
+    fn wrong(&self) -> std::sync::Arc<dyn super::Signer> {
+        std::sync::Arc::new(OtcSigner {
+            credentials: Credentials {
+                secret_key: format!("{}-wrong", self.credentials.secret_key),
+                ..self.credentials.clone()
+            },
+        })
+    }
+    fn curl_hint(&self, _method: &str, _url: &str) -> String {
+        "AUTHORIZATION and X_SDK_DATE come from an SDK-HMAC-SHA256 signer over the exact request (method, path, sorted query, signed headers, body hash), e.g. huaweicloudsdkcore's Signer (scripts/otc_sign.py)".into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -562,35 +592,5 @@ mod tests {
         assert_eq!(a.signed_headers, ["host", "x-sdk-date"]);
         assert!(parse_authorization("AWS4-HMAC-SHA256 Access=A").is_err());
         assert!(parse_authorization("SDK-HMAC-SHA256 Access=A, Signature=00").is_err());
-    }
-}
-
-/// The scheme as the engine uses it.
-pub struct OtcSigner {
-    pub credentials: Credentials,
-}
-
-impl super::Signer for OtcSigner {
-    fn sign(&self, req: &HttpRequest, now_ms: i64) -> Vec<(String, String)> {
-        // The client only sends absolute http(s) URLs, which always split.
-        sign(req, &self.credentials, now_ms).unwrap_or_default()
-    }
-    fn is_secret_header(&self, name: &str) -> bool {
-        name.eq_ignore_ascii_case(HEADER_AUTHORIZATION)
-    }
-    fn negative_cases(&self) -> &'static [crate::target::http::Auth] {
-        use crate::target::http::Auth;
-        &[Auth::Unsigned, Auth::WrongSignature, Auth::StaleTimestamp]
-    }
-    fn wrong(&self) -> std::sync::Arc<dyn super::Signer> {
-        std::sync::Arc::new(OtcSigner {
-            credentials: Credentials {
-                secret_key: format!("{}-wrong", self.credentials.secret_key),
-                ..self.credentials.clone()
-            },
-        })
-    }
-    fn curl_hint(&self, _method: &str, _url: &str) -> String {
-        "AUTHORIZATION and X_SDK_DATE come from an SDK-HMAC-SHA256 signer over the exact request (method, path, sorted query, signed headers, body hash), e.g. huaweicloudsdkcore's Signer (scripts/otc_sign.py)".into()
     }
 }
