@@ -132,7 +132,9 @@ cmd_start() {
     [[ "$p" =~ ^[0-9]+$ ]] || die "bad port '$p'"
     log="$tools_dir/openbao-$version-$p.log"
     addr="http://127.0.0.1:$p"
-    setsid "$bin" server -dev -dev-root-token-id="$token" \
+    # -dev-no-store-token: two dev servers starting at once (the tests start both releases)
+    # would otherwise race on renaming ~/.vault-token.tmp, and one exits.
+    setsid "$bin" server -dev -dev-no-store-token -dev-root-token-id="$token" \
       -dev-listen-address="127.0.0.1:$p" </dev/null >"$log" 2>&1 &
     pid=$!
     local waited=0 up=0
