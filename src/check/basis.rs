@@ -129,6 +129,19 @@ impl<'de> Deserialize<'de> for Basis {
     }
 }
 
+/// Input files (suites, profiles) write a basis as text only. The `{basis, source}` object is
+/// what reports write; reading it from an input file would let a file claim `required`
+/// (the CLI's alone) or an empty source. Use as `#[serde(deserialize_with = "…::from_text")]`.
+pub fn from_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Basis, D::Error> {
+    let text = String::deserialize(d)?;
+    Basis::parse(&text).map_err(serde::de::Error::custom)
+}
+
+/// [`from_text`] for an optional basis (with `#[serde(default)]`).
+pub fn from_text_opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Basis>, D::Error> {
+    from_text(d).map(Some)
+}
+
 impl std::str::FromStr for Basis {
     type Err = BasisParseError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -139,6 +152,29 @@ impl std::str::FromStr for Basis {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn input_files_read_text_bases_only() {
+        #[derive(Deserialize)]
+        struct Step {
+            #[serde(default, deserialize_with = "from_text_opt")]
+            basis: Option<Basis>,
+        }
+        let read = |j: &str| serde_json::from_str::<Step>(j).map(|s| s.basis);
+        assert_eq!(
+            read(r#"{"basis": "observed: protocols.md §2"}"#).unwrap(),
+            Some(Basis::observed("protocols.md §2"))
+        );
+        assert_eq!(read("{}").unwrap(), None);
+        // The report's object form is refused, so a file cannot claim `required`.
+        assert!(read(r#"{"basis": {"basis": "required", "source": "smuggled"}}"#).is_err());
+        assert!(read(r#"{"basis": "required: smuggled"}"#).is_err());
+        // Reports still read their own object form.
+        let b: Basis =
+            serde_json::from_str(r#"{"basis": "required", "source": "--max-response-time 5"}"#)
+                .unwrap();
+        assert_eq!(b.kind, BasisKind::Required);
+    }
 
     #[test]
     fn parses_the_one_string_form_and_refuses_bare_kinds() {

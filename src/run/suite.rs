@@ -68,8 +68,9 @@ pub struct Step {
     /// Check id the step's expectations belong to.
     #[serde(default)]
     pub check: Option<String>,
-    /// Why the expectations hold: "documented: …", "observed: …" or "assumed: …".
-    #[serde(default)]
+    /// Why the expectations hold: "documented: …", "observed: …" or "assumed: …" (text
+    /// only: `required` is the CLI's).
+    #[serde(default, deserialize_with = "crate::check::basis::from_text_opt")]
     pub basis: Option<Basis>,
     #[serde(default)]
     pub expect: Expect,

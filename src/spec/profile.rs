@@ -3,7 +3,7 @@
 //! look like, how lists page, how generated resources are named and cleaned up, and the
 //! registry's vocabulary. The engine reads this instead of knowing any one API.
 
-use crate::check::basis::Basis;
+use crate::check::basis::{from_text, from_text_opt, Basis};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -52,7 +52,7 @@ pub struct AuthProfile {
     #[serde(default)]
     pub env: BTreeMap<String, Vec<String>>,
     /// Where the scheme's facts come from.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "from_text_opt")]
     pub basis: Option<Basis>,
 }
 
@@ -63,17 +63,17 @@ pub enum VersionSelect {
     Header {
         name: String,
         format: String,
-        #[serde(default)]
+        #[serde(default, deserialize_with = "from_text_opt")]
         basis: Option<Basis>,
     },
     /// A path segment: the spec's paths already carry it.
     Path {
-        #[serde(default)]
+        #[serde(default, deserialize_with = "from_text_opt")]
         basis: Option<Basis>,
     },
     /// One version per target (e.g. a server release): a run uses one version's spec.
     None {
-        #[serde(default)]
+        #[serde(default, deserialize_with = "from_text_opt")]
         basis: Option<Basis>,
     },
 }
@@ -83,6 +83,7 @@ pub enum VersionSelect {
 #[serde(deny_unknown_fields)]
 pub struct StatusRule {
     pub statuses: Vec<u16>,
+    #[serde(deserialize_with = "from_text")]
     pub basis: Basis,
 }
 
@@ -108,6 +109,7 @@ pub struct ErrorProfile {
 #[serde(deny_unknown_fields)]
 pub struct Upsert {
     pub operations: Vec<String>,
+    #[serde(deserialize_with = "from_text")]
     pub basis: Basis,
 }
 
@@ -117,6 +119,7 @@ pub struct NullBody {
     /// Only `"absent"`.
     #[serde(rename = "as")]
     pub reads_as: NullBodyReading,
+    #[serde(deserialize_with = "from_text")]
     pub basis: Basis,
 }
 
@@ -139,8 +142,10 @@ pub struct Paging {
     /// The field of an item that identifies it.
     pub id: String,
     /// Page size, page numbers and sort order.
+    #[serde(deserialize_with = "from_text")]
     pub basis: Basis,
     /// That `total` holds the number of all matching items on every page.
+    #[serde(deserialize_with = "from_text")]
     pub total_basis: Basis,
 }
 
@@ -151,7 +156,7 @@ pub struct NamePattern {
     /// Total length, prefix included.
     pub length: usize,
     pub alphabet: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "from_text_opt")]
     pub basis: Option<Basis>,
 }
 
@@ -189,7 +194,7 @@ pub struct RegistryVocabulary {
     /// Days before Not Before in which a version counts as deprecated.
     #[serde(default)]
     pub deprecation_window_days: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "from_text_opt")]
     pub basis: Option<Basis>,
 }
 
