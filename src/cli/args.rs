@@ -103,7 +103,7 @@ pub struct HttpArgs {
     /// (Authorization, Cookie, names with token, secret, signature, api-key) are secrets:
     /// never written to any output. Host, Content-Length, Content-Type, Connection and
     /// Transfer-Encoding are the client's own and refused.
-    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE", value_parser = parse_header)]
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE", value_parser = HeaderParser)]
     pub headers: Vec<(String, String)>,
     /// Accept any TLS certificate of the target (self-signed, expired, another host's).
     #[arg(long)]
@@ -130,6 +130,30 @@ const CLIENT_HEADERS: [&str; 5] = [
     "connection",
     "transfer-encoding",
 ];
+
+/// `-H` through clap: clap's own error would quote the whole argument (a header value may be
+/// a credential), so the error is raw: [`parse_header`]'s message only.
+#[derive(Debug, Clone, Copy)]
+pub struct HeaderParser;
+
+impl clap::builder::TypedValueParser for HeaderParser {
+    type Value = (String, String);
+    fn parse_ref(
+        &self,
+        _cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Self::Value, clap::Error> {
+        let bad = |m: String| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid --header: {m}\n"),
+            )
+        };
+        let text = value.to_str().ok_or_else(|| bad("not UTF-8".into()))?;
+        parse_header(text).map_err(bad)
+    }
+}
 
 /// `-H 'Name: value'`: a header name (RFC 9110 token) and a value that HTTP can carry. The
 /// message never repeats the value (it may be a credential).

@@ -393,45 +393,11 @@ fn is_json_ct(ct: Option<&str>) -> bool {
 }
 
 fn url_query(url: &str) -> Vec<NameValue> {
-    let Some((_, q)) = url.split_once('?') else {
-        return vec![];
-    };
-    q.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (n, v) = p.split_once('=').unwrap_or((p, ""));
-            NameValue {
-                name: percent_decode(n),
-                value: percent_decode(v),
-            }
-        })
+    let q = url.split_once('?').map(|(_, q)| q).unwrap_or_default();
+    crate::target::url::query_pairs(q)
+        .into_iter()
+        .map(|(name, value)| NameValue { name, value })
         .collect()
-}
-
-/// Decodes `%XX` and `+` of a query component (invalid escapes stay as written).
-pub fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h * 16 + l);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn hex(c: u8) -> Option<u8> {
-    (c as char).to_digit(16).map(|d| d as u8)
 }
 
 fn reason(status: u16) -> &'static str {
@@ -444,14 +410,6 @@ fn reason(status: u16) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn percent_decoding_of_query_components() {
-        assert_eq!(percent_decode("a%20b+c"), "a b c");
-        assert_eq!(percent_decode("created_at%3Adesc"), "created_at:desc");
-        assert_eq!(percent_decode("100%"), "100%");
-        assert_eq!(percent_decode("%zz"), "%zz");
-    }
 
     #[test]
     fn a_browser_export_parses_and_unknown_fields_are_ignored() {

@@ -195,6 +195,23 @@ mod tests {
         assert!(pointer_is_secret("/data/plaintext", &fields));
         assert!(!pointer_is_secret("/data/ciphertext", &fields));
         assert!(header_is_secret("X-Vault-Token") && !header_is_secret("Scp-Api-Version"));
+        for secret in [
+            "Set-Cookie",
+            "X-Auth-Key",
+            "X-Db-Password",
+            "X-Session-Id",
+            "X-Credential",
+        ] {
+            assert!(header_is_secret(secret), "{secret}");
+        }
+        for public in [
+            "Scp-Accesskey",
+            ":authority",
+            "Content-Type",
+            "Proxy-Authenticate",
+        ] {
+            assert!(!header_is_secret(public), "{public}");
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ use super::record::{Observation, Outcome, Recorder, RecorderConfig};
 use super::session::RunOutcome;
 use crate::check::response::{check_response, Claim, Scope};
 use crate::check::{Selection, Verdicts};
-use crate::report::har::{percent_decode, Entry, Har};
+use crate::report::har::{Entry, Har};
 use crate::spec::profile::VersionSelect;
 use crate::spec::{Operation, SpecSet, VersionSpec};
 use crate::target::http::{header_is_secret, Auth, Body, Client, ClientOptions, Request, Response};
@@ -55,7 +55,9 @@ impl std::fmt::Display for Unchecked {
             Unchecked::NoResponse => write!(f, "no response was recorded"),
             Unchecked::VersionNotSelected(v) => write!(f, "version {v} is not selected"),
             Unchecked::UnknownVersion(v) => write!(f, "version '{v}' is not in the registry"),
-            Unchecked::BadUrl(u) => write!(f, "the URL '{u}' is not absolute http(s)"),
+            Unchecked::BadUrl(scheme) => {
+                write!(f, "the URL is not absolute http(s) (it begins '{scheme}:')")
+            }
             Unchecked::BadBody(why) => write!(f, "{why}"),
         }
     }
@@ -132,7 +134,17 @@ pub fn check_traffic(
     let mut unchecked = Vec::new();
     for (i, entry) in har.log.entries.iter().enumerate() {
         let Some((origin, path, query)) = split_url(&entry.request.url) else {
-            unchecked.push((i, Unchecked::BadUrl(entry.request.url.clone())));
+            // Only the scheme is shown: the rest may carry user info or a token.
+            let scheme: String = entry
+                .request
+                .url
+                .split(':')
+                .next()
+                .unwrap_or_default()
+                .chars()
+                .take(24)
+                .collect();
+            unchecked.push((i, Unchecked::BadUrl(scheme)));
             continue;
         };
         if entry.response.status == 0 {
@@ -161,7 +173,7 @@ pub fn check_traffic(
                 clients.entry(origin.clone()).or_insert(c)
             }
         };
-        let response = match response_of(entry) {
+        let response = match response_of(entry, &query) {
             Ok(r) => r,
             Err(why) => {
                 unchecked.push((i, Unchecked::BadBody(why)));
@@ -309,35 +321,19 @@ fn entry_version(set: &SpecSet, e: &Entry) -> Stated {
 
 /// (`scheme://host[:port]`, path, decoded query pairs) of an absolute http(s) URL.
 /// (origin, path, decoded query pairs) of a recorded URL.
-type UrlParts = (String, String, Vec<(String, String)>);
+type RecordedUrl = (String, String, Vec<(String, String)>);
 
-fn split_url(url: &str) -> Option<UrlParts> {
-    let (scheme, rest) = url.split_once("://")?;
-    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+/// The parts of an absolute http(s) URL.
+fn split_url(url: &str) -> Option<RecordedUrl> {
+    let p = crate::target::sign::split_url(url).ok()?;
+    let scheme = p.scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
         return None;
     }
-    let rest = rest.split('#').next().unwrap_or(rest);
-    let (authority, path_query) = match rest.find(['/', '?']) {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    if authority.is_empty() {
-        return None;
-    }
-    let (path, query) = path_query.split_once('?').unwrap_or((path_query, ""));
-    let path = if path.is_empty() { "/" } else { path };
-    let query = query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (n, v) = p.split_once('=').unwrap_or((p, ""));
-            (percent_decode(n), percent_decode(v))
-        })
-        .collect();
     Some((
-        format!("{}://{authority}", scheme.to_ascii_lowercase()),
-        path.to_string(),
-        query,
+        format!("{scheme}://{}", p.authority),
+        p.path.to_string(),
+        crate::target::url::query_pairs(p.query.unwrap_or_default()),
     ))
 }
 
@@ -364,7 +360,7 @@ pub fn match_operation<'a>(
                     if seg.is_empty() {
                         return None;
                     }
-                } else if *tp == percent_decode(seg) {
+                } else if *tp == crate::target::url::percent_decode(seg) {
                     literals += 1;
                 } else {
                     return None;
@@ -402,8 +398,9 @@ fn request_of(e: &Entry, path: &str, query: &[(String, String)]) -> Request {
 }
 
 /// The recorded response as the checks see a live one. The recorded request's secret
-/// header values go to the scrubber, as a live run's would.
-fn response_of(e: &Entry) -> Result<Response, String> {
+/// header values, and the values of query parameters named like credentials
+/// (`access_token=`, `X-Amz-Signature=`), go to the scrubber, as a live run's would.
+fn response_of(e: &Entry, query: &[(String, String)]) -> Result<Response, String> {
     let text = e.response_text()?;
     let content_type = e
         .response_header("content-type")
@@ -419,6 +416,12 @@ fn response_of(e: &Entry) -> Result<Response, String> {
         .iter()
         .filter(|h| header_is_secret(&h.name))
         .map(|h| h.value.clone())
+        .chain(
+            query
+                .iter()
+                .filter(|(k, _)| header_is_secret(k))
+                .map(|(_, v)| v.clone()),
+        )
         .collect();
     Ok(Response {
         status: e.response.status,

@@ -352,7 +352,7 @@ impl Client {
         match u.password() {
             None => vec![],
             Some(pw) => {
-                let decode = |s: &str| String::from_utf8_lossy(&percent_decode(s)).into_owned();
+                let decode = crate::target::url::percent_decode;
                 let (user, pw) = (decode(u.username()), decode(pw));
                 let token =
                     base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pw}"));
@@ -687,13 +687,19 @@ fn no_proxy_matches(entry: &str, host: &str) -> bool {
     !e.is_empty() && (host == e || host.ends_with(&format!(".{e}")))
 }
 
-/// Header names whose values are credentials whatever the scheme (Authorization, cookies,
-/// tokens, signatures, secrets, API keys).
+/// Header names whose values are credentials whatever the scheme (Authorization, cookies set
+/// or sent, tokens, signatures, secrets, API keys, passwords, credentials, sessions,
+/// `X-Auth-…`).
 pub fn header_is_secret(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
     n == "authorization"
         || n == "proxy-authorization"
         || n == "cookie"
+        || n == "set-cookie"
+        || n.contains("auth-")
+        || n.contains("password")
+        || n.contains("credential")
+        || n.contains("session")
         || n.contains("token")
         || n.contains("signature")
         || n.contains("secret")
@@ -750,25 +756,6 @@ pub fn shown_proxy(p: &str) -> String {
     }
 }
 
-fn percent_decode(s: &str) -> Vec<u8> {
-    let b = s.as_bytes();
-    let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push(h * 16 + l);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    out
-}
-
 /// Percent-encode a query component (RFC 3986 unreserved characters stay).
 pub fn encode(s: &str) -> String {
     let mut out = String::new();
@@ -810,7 +797,10 @@ mod tests {
         );
         assert_eq!(shown_proxy("http://proxy:3128/"), "http://proxy:3128/");
         assert_eq!(shown_proxy("http://u@proxy"), "http://u@proxy");
-        assert_eq!(percent_decode("p%40ss%zz%4"), b"p@ss%zz%4");
+        assert_eq!(
+            crate::target::url::percent_decode("p%40ss%zz%4"),
+            "p@ss%zz%4"
+        );
     }
 
     #[test]

@@ -65,6 +65,40 @@ impl BaseUrl {
     }
 }
 
+/// Percent-decodes `%XX` (either hex case); invalid escapes stay literal; bytes that are not
+/// UTF-8 become U+FFFD (Python's `urllib.parse.unquote`).
+pub fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push(h * 16 + l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Decoded `application/x-www-form-urlencoded` pairs of a query string, in order (`+` is a
+/// space; `%2B` a plus).
+pub fn query_pairs(q: &str) -> Vec<(String, String)> {
+    let decode = |s: &str| percent_decode(&s.replace('+', " "));
+    q.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

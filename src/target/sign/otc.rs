@@ -41,26 +41,7 @@ pub const DATE_FORMAT: &str = "%Y%m%dT%H%M%SZ";
 /// "within 15 minutes"; docs/reference.md).
 pub const CLOCK_SKEW_SECS: i64 = 15 * 60;
 
-/// Percent-decodes `%XX` (either hex case); invalid escapes stay literal; bytes that are not
-/// UTF-8 become U+FFFD (Python's `urllib.parse.unquote`).
-pub fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            let hex = |c: u8| (c as char).to_digit(16);
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
+pub use crate::target::url::percent_decode;
 
 /// Encodes every byte except ASCII letters, digits and `-._~` as `%XX` (upper case).
 pub fn percent_encode(s: &str) -> String {
