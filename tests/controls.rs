@@ -1291,6 +1291,13 @@ fn list_cases_names_the_cases_a_run_sends() {
             })
             .collect();
         assert!(unsent.is_empty(), "{what}: listed but not sent: {unsent:?}");
+        assert!(
+            !listed.is_empty() && !sent.is_empty(),
+            "{what}: nothing listed or sent"
+        );
+        if plan.case_filter.is_none() {
+            assert!(listed.len() > 100, "{what}: {} cases listed", listed.len());
+        }
         if let Some(case) = &plan.case_filter {
             assert!(listed.contains(case), "{what}: {listed:?}");
         }
@@ -1355,16 +1362,22 @@ fn color_always_never_auto_and_no_color() {
     assert_eq!(code(&out), 0, "{}", text(&out));
     assert!(stdout(&out).contains(ESC), "{}", stdout(&out));
     // Report files are never coloured.
-    for (name, t) in report_files(dir.path()) {
+    let files = report_files(dir.path());
+    assert!(!files.is_empty(), "no report was written");
+    for (name, t) in files {
         assert!(!t.contains('\u{1b}'), "{name} has colour codes");
     }
-    let (out, _) = small_embedded(&["--color", "never"], &[]);
-    assert!(!stdout(&out).contains(ESC));
+    // Each uncoloured run did run: exit 0 and its verdict line, without escape codes.
+    let uncoloured = |out: &Output, all: bool| {
+        assert_eq!(code(out), 0, "{}", text(out));
+        assert!(stdout(out).contains("0 failures"), "{}", stdout(out));
+        let shown = if all { text(out) } else { stdout(out) };
+        assert!(!shown.contains(ESC), "{shown}");
+    };
+    uncoloured(&small_embedded(&["--color", "never"], &[]).0, false);
     // auto: not a terminal here.
-    let (out, _) = small_embedded(&[], &[]);
-    assert!(!stdout(&out).contains(ESC));
-    let (out, _) = small_embedded(&["--color", "auto", "-v"], &[]);
-    assert!(!text(&out).contains(ESC));
+    uncoloured(&small_embedded(&[], &[]).0, false);
+    uncoloured(&small_embedded(&["--color", "auto", "-v"], &[]).0, true);
 
     // -q: no progress line (its own escape codes) on the terminal, only the verdict.
     let a = [
@@ -1388,7 +1401,11 @@ fn color_always_never_auto_and_no_color() {
         "an empty NO_COLOR is unset"
     );
     let never: Vec<&str> = a.iter().copied().chain(["--color", "never"]).collect();
-    assert!(!on_a_terminal(&never, &[]).contains(ESC));
+    let never = on_a_terminal(&never, &[]);
+    assert!(
+        never.contains("0 failures") && !never.contains(ESC),
+        "{never}"
+    );
     let out = kmsconform(&["run", "--color", "sometimes"], &[]);
     assert_eq!(code(&out), 2);
 }

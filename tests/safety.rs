@@ -472,6 +472,10 @@ fn data_keys_signatures_and_plaintexts_seen_on_the_wire_reach_no_output() {
         }
     }
     let data_keys: Vec<&String> = received.iter().filter(|p| p.len() == 44).collect();
+    assert!(
+        sent.iter().filter(|s| !s.is_empty()).count() > 10,
+        "plaintexts sent: {sent:?}"
+    );
     assert!(signatures.len() > 50, "{} signatures", signatures.len());
     assert!(data_keys.len() >= 4, "data keys seen: {data_keys:?}");
     let mut secrets: Vec<(String, String)> = vec![("secret key".into(), DEFAULT_SECRET_KEY.into())];

@@ -62,6 +62,7 @@ fn a_clean_run_recorded_as_har_rechecks_clean_and_its_event_stream_agrees_with_i
     let har = recorded_run(dir.path(), &[]);
     let report = json(&dir.path().join("report.json"));
     let requests = report["meta"]["requests"].as_u64().unwrap();
+    assert!(requests > 1000, "{requests} requests");
     let recording = json(&har);
     let entries = recording["log"]["entries"].as_array().unwrap();
     assert_eq!(recording["log"]["version"], "1.2");
@@ -241,6 +242,10 @@ fn a_browser_export_is_accepted_and_its_recorded_signature_is_in_no_output() {
         broken_path.to_str().unwrap(),
         "--report-dir",
         d,
+        "--format",
+        "json",
+        "--format",
+        "html",
     ]);
     assert_eq!(bad.status.code(), Some(1), "{}", text(&bad));
     let mut outputs = vec![text(&out), text(&bad)];
