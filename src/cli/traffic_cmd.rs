@@ -71,9 +71,9 @@ pub fn traffic_cmd(a: TrafficArgs) -> Outcome {
     print!("{}", scrubber.scrub(&summary::render(&report)));
     println!(
         "{} of {} entries checked ({} checks of an entry against a version)",
-        har.log.entries.len() - unchecked_entries(&out.unchecked),
+        har.log.entries.len() - out.unchecked.len(),
         har.log.entries.len(),
-        out.checked
+        out.run.collected.requests
     );
     let groups = group(&out.unchecked);
     for (why, (n, first)) in groups.iter().take(10) {
@@ -87,13 +87,6 @@ pub fn traffic_cmd(a: TrafficArgs) -> Outcome {
     }
     a.gate
         .finish(report, a.report_dir.as_deref(), &|t| scrubber.scrub(t))
-}
-
-fn unchecked_entries(u: &[(usize, Unchecked)]) -> usize {
-    let mut idx: Vec<usize> = u.iter().map(|(i, _)| *i).collect();
-    idx.sort_unstable();
-    idx.dedup();
-    idx.len()
 }
 
 /// Reasons with their count and first entry; entries of one shape share a reason.
